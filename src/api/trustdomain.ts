@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { ageColumn, type KindDefinition, objectSchema, readyColumn, reasonColumn } from './kind.ts';
+import { baseStatusFields, labelSelectorSchema, objectNameSchema } from './meta.ts';
+import { duration, withRules } from './rules.ts';
+
+/** SPIFFE trust domain name rules, each with the message a user sees when it fails. */
+export const trustDomainNameSchema = withRules(
+  z.string().min(1).max(255).describe('The SPIFFE trust domain name, such as example.org.'),
+  [
+    {
+      cel: "!self.contains('://')",
+      message:
+        'must be a bare trust domain name without a scheme: write example.org, not spiffe://example.org',
+      holds: (v) => !v.includes('://'),
+    },
+    {
+      cel: "self.contains('://') || !self.contains(':')",
+      message: 'must not include a port',
+      holds: (v) => v.includes('://') || !v.includes(':'),
+    },
+    {
+      cel: "self.contains('://') || !self.contains('/')",
+      message: 'must not include a path',
+      holds: (v) => v.includes('://') || !v.includes('/'),
+    },
+    {
+      cel: 'self == self.lowerAscii()',
+      message: 'must be lower case',
+      holds: (v) => v === v.toLowerCase(),
+    },
+    {
+      cel: "self.contains(':') || self.contains('/') || self != self.lowerAscii() || self.matches('^[a-z0-9._-]+$')",
+      message: "may only contain lower case letters, digits, '.', '-' and '_'",
+      holds: (v) => /[:/]/.test(v) || v !== v.toLowerCase() || /^[a-z0-9._-]+$/.test(v),
+    },
+  ],
+);
+
+export const x509KeyTypeSchema = z.enum(['EC-P256', 'EC-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096']);
+export type X509KeyType = z.infer<typeof x509KeyTypeSchema>;
+export const jwtAlgorithmSchema = z.enum([
+  'ES256',
+  'ES384',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+]);
+export type JwtAlgorithm = z.infer<typeof jwtAlgorithmSchema>;
+
+export const x509SvidTtl = () =>
+  duration({ min: '10m', max: '8760h', description: 'Lifetime of an X.509-SVID.' });
+/** A JWT-SVID kept in a Secret must outlive the kubelet's Secret refresh, hence the 10m floor. */
+export const jwtSvidTtl = () => duration({ min: '10m', max: '24h', description: 'Lifetime of a JWT-SVID.' });
+
+const claimGrantSchema = z.object({
+  namespaceSelector: labelSelectorSchema.describe('The namespaces this grant applies to.'),
+  spiffeIDPathPrefixes: z
+    .array(z.string().max(2048))
+    .max(64)
+    .optional()
+    .describe('SPIFFE ID paths these namespaces may claim, matched by whole path segments.'),
+  dnsNames: z
+    .array(z.string().max(253))
+    .max(64)
+    .optional()
+    .describe('DNS names these namespaces may claim; a leading "*." matches one label.'),
+});
+
+export const trustDomainSpecSchema = z.object({
+  trustDomain: trustDomainNameSchema,
+  ca: z
+    .object({
+      keyType: x509KeyTypeSchema.default('EC-P256').describe('Key type of the X.509 signing authorities.'),
+      ttl: duration({ min: '1h', max: '87600h', description: 'Lifetime of an X.509 authority.' }).default(
+        '24h',
+      ),
+    })
+    .prefault({}),
+  jwt: z
+    .object({
+      algorithm: jwtAlgorithmSchema.default('ES256').describe('Signing algorithm of the JWT authorities.'),
+      ttl: duration({ min: '1h', max: '87600h', description: 'Lifetime of a JWT signing key.' }).default(
+        '24h',
+      ),
+      issuer: z
+        .string()
+        .max(2048)
+        .regex(/^https:\/\/[^\s]+$/, 'must be an https URL')
+        .optional()
+        .describe('The iss claim of JWT-SVIDs and the issuer of the OIDC discovery document.'),
+    })
+    .prefault({}),
+  svid: z
+    .object({
+      x509TTL: x509SvidTtl().default('1h'),
+      jwtTTL: jwtSvidTtl().default('30m'),
+    })
+    .prefault({}),
+  upstream: z
+    .object({
+      secretName: objectNameSchema.describe(
+        "A Secret in the operator's namespace holding tls.crt, tls.key and ca.crt of the upstream CA.",
+      ),
+    })
+    .optional(),
+  bundle: z
+    .object({
+      configMapName: objectNameSchema
+        .optional()
+        .describe('Name of the bundle ConfigMap; <name>-trust-bundle if unset.'),
+      namespaceSelector: labelSelectorSchema
+        .optional()
+        .describe('Namespaces that receive the bundle; all if unset.'),
+    })
+    .prefault({}),
+  oidc: z
+    .object({
+      configMapName: objectNameSchema.describe('Name of the OIDC discovery ConfigMap.'),
+      namespace: objectNameSchema.describe('Namespace of the OIDC discovery ConfigMap.'),
+    })
+    .optional(),
+  grants: z
+    .array(claimGrantSchema)
+    .max(32)
+    .optional()
+    .describe('SPIFFE ID paths and DNS names that selected namespaces may claim beyond their own.'),
+});
+
+export const authorityStateSchema = z.enum(['Prepared', 'Active', 'Old', 'Tainted', 'Revoked']);
+export const authorityKindSchema = z.enum(['X509', 'UpstreamX509', 'JWT']);
+
+export const trustDomainStatusSchema = z.object({
+  ...baseStatusFields,
+  expiresAt: z.string().optional().describe('When the active X.509 authority expires.'),
+  bundleSequence: z.int().min(0).optional(),
+  authorities: z
+    .array(
+      z.object({
+        id: z.string(),
+        kind: authorityKindSchema,
+        state: authorityStateSchema,
+        notBefore: z.string(),
+        notAfter: z.string(),
+        upstreamSigned: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+});
+
+export const trustDomainKind = {
+  kind: 'TrustDomain',
+  singular: 'trustdomain',
+  plural: 'trustdomains',
+  shortNames: ['td'],
+  scope: 'Cluster',
+  description:
+    'A SPIFFE trust domain: its signing authorities, SVID defaults, trust bundle and claim policy.',
+  spec: trustDomainSpecSchema,
+  status: trustDomainStatusSchema,
+  printerColumns: [
+    { name: 'Trust Domain', type: 'string', jsonPath: '.spec.trustDomain' },
+    readyColumn,
+    reasonColumn,
+    { name: 'Expires', type: 'date', jsonPath: '.status.expiresAt' },
+    ageColumn,
+  ],
+} satisfies KindDefinition<typeof trustDomainSpecSchema, typeof trustDomainStatusSchema>;
+
+export const trustDomainSchema = objectSchema(trustDomainKind);
+export type TrustDomain = z.infer<typeof trustDomainSchema>;
+export type TrustDomainSpec = z.infer<typeof trustDomainSpecSchema>;
