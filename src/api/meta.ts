@@ -65,6 +65,9 @@ export const baseStatusFields = {
   conditions: conditionsSchema.optional(),
 };
 
+/** The shared part of any Trustline status, read without knowing the kind. */
+export const baseStatusSchema = z.looseObject(baseStatusFields);
+
 /** A DNS-1123 subdomain, the rule for Kubernetes object names. */
 export const objectNameSchema = z
   .string()

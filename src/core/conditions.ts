@@ -1,0 +1,39 @@
+import type { Condition } from '../api/meta.ts';
+
+export type DesiredCondition = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
+
+/**
+ * Sets one condition, keeping lastTransitionTime when the status did not change (the API
+ * conventions' meaning of "transition"), and leaving the other conditions as they are.
+ */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  desired: DesiredCondition,
+  now: Date,
+  observedGeneration: number | undefined,
+): Condition[] {
+  const existing = conditions?.find((condition) => condition.type === desired.type);
+  const next: Condition = {
+    ...desired,
+    lastTransitionTime:
+      existing && existing.status === desired.status ? existing.lastTransitionTime : now.toISOString(),
+    ...(observedGeneration === undefined ? {} : { observedGeneration }),
+  };
+  return [...(conditions ?? []).filter((condition) => condition.type !== desired.type), next];
+}
+
+/** Whether applying `desired` would change anything a reader can see. */
+export function conditionHolds(
+  conditions: readonly Condition[] | undefined,
+  desired: DesiredCondition,
+  observedGeneration: number | undefined,
+): boolean {
+  const existing = conditions?.find((condition) => condition.type === desired.type);
+  return (
+    existing !== undefined &&
+    existing.status === desired.status &&
+    existing.reason === desired.reason &&
+    existing.message === desired.message &&
+    existing.observedGeneration === observedGeneration
+  );
+}

@@ -1,0 +1,16 @@
+/** An error answered by the apiserver, with the Status reason as a stable code (NotFound, Conflict, Gone…). */
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+
+  constructor(status: number, reason: string, message: string) {
+    super(message);
+    this.name = 'KubeApiError';
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+export const isNotFound = (error: unknown): boolean => error instanceof KubeApiError && error.status === 404;
+export const isConflict = (error: unknown): boolean => error instanceof KubeApiError && error.status === 409;
+export const isGone = (error: unknown): boolean => error instanceof KubeApiError && error.status === 410;

@@ -1,0 +1,220 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { objectMetaSchema } from '../api/meta.ts';
+import { isGone, KubeApiError } from './errors.ts';
+import { collectionPath, type ResourceType } from './resources.ts';
+import type { RestClient } from './rest.ts';
+
+/** Any object read from the cluster: metadata checked here, the rest by the controller's own schema. */
+export const kubeObjectSchema = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: objectMetaSchema,
+});
+export type KubeObject = z.infer<typeof kubeObjectSchema>;
+
+const listSchema = z.object({
+  metadata: z.looseObject({ resourceVersion: z.string(), continue: z.string().optional() }),
+  items: z.array(kubeObjectSchema),
+});
+const watchEventSchema = z.object({
+  type: z.enum(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']),
+  object: z.looseObject({}),
+});
+const watchErrorSchema = z.looseObject({ code: z.int().optional(), message: z.string().optional() });
+
+export type ChangeType = 'added' | 'updated' | 'deleted';
+
+export interface InformerOptions {
+  resource: ResourceType;
+  labelSelector?: string;
+  onChange: (change: ChangeType, object: KubeObject) => void;
+  log: Logger;
+  /**
+   * How long the apiserver keeps one watch open. The server ends the watch cleanly and it is resumed
+   * from the last resourceVersion at once, so a quiet watch never stalls an event. Randomised
+   * (like client-go) so many watches do not reconnect together.
+   */
+  watchTimeoutSeconds?: () => number;
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+export const objectKey = (object: KubeObject): string =>
+  object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name;
+
+const PAGE_SIZE = 500;
+/** Slack beyond the server-side timeout before a silent connection is treated as dead. */
+const INACTIVITY_SLACK_MS = 30_000;
+
+/** A list/watch cache of one resource, kept current by a watch that resumes and relists on 410 Gone. */
+export class Informer {
+  readonly #client: RestClient;
+  readonly #options: InformerOptions;
+  readonly #store = new Map<string, KubeObject>();
+  readonly #stop = new AbortController();
+  #resourceVersion = '';
+  #synced = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(client: RestClient, options: InformerOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  get hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  get(key: string): KubeObject | undefined {
+    return this.#store.get(key);
+  }
+
+  list(): KubeObject[] {
+    return [...this.#store.values()];
+  }
+
+  /** Starts listing and watching; resolves once the first list is in the cache. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#loop = this.#run(resolve).catch(reject);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  async #run(onSynced: () => void): Promise<void> {
+    const { log, backoff = { initialMs: 500, maxMs: 30_000 } } = this.#options;
+    const signal = this.#stop.signal;
+    let needList = true;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.#relist();
+          needList = false;
+          if (!this.#synced) {
+            this.#synced = true;
+            onSynced();
+          }
+        }
+        await this.#watch();
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        if (isGone(error)) {
+          log.info({ resource: this.#options.resource.plural }, 'watch expired (410 Gone); relisting');
+          needList = true;
+          continue;
+        }
+        failures += 1;
+        const delay =
+          Math.min(backoff.maxMs, backoff.initialMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+        log.warn(
+          { resource: this.#options.resource.plural, err: error, retryInMs: Math.round(delay) },
+          'watch failed',
+        );
+        await sleep(delay, undefined, { signal }).catch(() => {});
+      }
+    }
+  }
+
+  async #relist(): Promise<void> {
+    const fresh = new Map<string, KubeObject>();
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = listSchema.parse(
+        await this.#client.request('GET', collectionPath(this.#options.resource), {
+          query: { limit: PAGE_SIZE, continue: continueToken, labelSelector: this.#options.labelSelector },
+          signal: this.#stop.signal,
+        }),
+      );
+      for (const item of page.items) fresh.set(objectKey(item), item);
+      continueToken = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion;
+    } while (continueToken);
+
+    for (const [key, object] of fresh) {
+      const known = this.#store.get(key);
+      if (!known) this.#apply('added', object);
+      else if (known.metadata.resourceVersion !== object.metadata.resourceVersion)
+        this.#apply('updated', object);
+    }
+    for (const [key, object] of this.#store) {
+      if (!fresh.has(key)) this.#apply('deleted', object);
+    }
+    this.#resourceVersion = resourceVersion;
+  }
+
+  async #watch(): Promise<void> {
+    const timeoutSeconds = this.#options.watchTimeoutSeconds?.() ?? 240 + Math.floor(Math.random() * 60);
+    const connection = new AbortController();
+    const abort = () => connection.abort();
+    this.#stop.signal.addEventListener('abort', abort);
+    let inactivity: NodeJS.Timeout | undefined;
+    const armInactivity = () => {
+      clearTimeout(inactivity);
+      inactivity = setTimeout(abort, timeoutSeconds * 1000 + INACTIVITY_SLACK_MS);
+    };
+    armInactivity();
+    try {
+      const lines = this.#client.lines(
+        collectionPath(this.#options.resource),
+        {
+          watch: true,
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+          labelSelector: this.#options.labelSelector,
+        },
+        connection.signal,
+      );
+      for await (const line of lines) {
+        armInactivity();
+        this.#handle(line);
+      }
+    } catch (error) {
+      if (connection.signal.aborted && !this.#stop.signal.aborted) {
+        throw new Error(`watch of ${this.#options.resource.plural} was silent too long`, { cause: error });
+      }
+      throw error;
+    } finally {
+      clearTimeout(inactivity);
+      this.#stop.signal.removeEventListener('abort', abort);
+    }
+  }
+
+  #handle(line: string): void {
+    const event = watchEventSchema.parse(JSON.parse(line));
+    if (event.type === 'ERROR') {
+      const status = watchErrorSchema.parse(event.object);
+      throw new KubeApiError(status.code ?? 500, 'WatchError', status.message ?? 'watch error');
+    }
+    const object = kubeObjectSchema.safeParse(event.object);
+    if (!object.success) {
+      this.#options.log.warn(
+        { resource: this.#options.resource.plural },
+        'ignored a watch event without metadata',
+      );
+      return;
+    }
+    if (event.type !== 'BOOKMARK') {
+      this.#apply(
+        event.type === 'ADDED' ? 'added' : event.type === 'MODIFIED' ? 'updated' : 'deleted',
+        object.data,
+      );
+    }
+    this.#resourceVersion = object.data.metadata.resourceVersion ?? this.#resourceVersion;
+  }
+
+  /** Notifies first and updates the cache after, so a failing handler sees the change again on relist. */
+  #apply(change: ChangeType, object: KubeObject): void {
+    this.#options.onChange(change, object);
+    if (change === 'deleted') this.#store.delete(objectKey(object));
+    else this.#store.set(objectKey(object), object);
+  }
+}

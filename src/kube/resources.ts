@@ -1,0 +1,34 @@
+import { GROUP, VERSION } from '../api/group.ts';
+
+/** Where a kind lives in the REST API. */
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  namespaced: boolean;
+}
+
+export function trustlineResource(kind: { plural: string; scope: 'Cluster' | 'Namespaced' }): ResourceType {
+  return { group: GROUP, version: VERSION, plural: kind.plural, namespaced: kind.scope === 'Namespaced' };
+}
+
+export const namespaces: ResourceType = { group: '', version: 'v1', plural: 'namespaces', namespaced: false };
+export const events: ResourceType = {
+  group: 'events.k8s.io',
+  version: 'v1',
+  plural: 'events',
+  namespaced: true,
+};
+
+const groupPrefix = (resource: ResourceType) =>
+  resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
+
+/** The collection path; across all namespaces when a namespaced resource is listed without one. */
+export function collectionPath(resource: ResourceType, namespace?: string): string {
+  const scope = resource.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${groupPrefix(resource)}${scope}/${resource.plural}`;
+}
+
+export function objectPath(resource: ResourceType, name: string, namespace?: string): string {
+  return `${collectionPath(resource, namespace)}/${encodeURIComponent(name)}`;
+}

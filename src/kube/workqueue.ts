@@ -1,0 +1,153 @@
+import type { Logger } from 'pino';
+
+/** What a reconcile asks for: nothing (done until the next change), or another look after a delay. */
+export type ReconcileResult = undefined | { requeueAfterMs: number };
+
+export interface WorkQueueOptions {
+  name: string;
+  reconcile: (key: string) => Promise<ReconcileResult>;
+  log: Logger;
+  /** How many keys are reconciled at once; one key is never reconciled twice at the same time. */
+  concurrency: number;
+  /** Per-key exponential backoff after failures. */
+  backoff?: { initialMs: number; maxMs: number };
+  /** Overall token bucket across all keys. */
+  rate?: { perSecond: number; burst: number };
+  now?: () => number;
+}
+
+/**
+ * A work queue in the manner of client-go's: a key waits at most once however often it is added, a key
+ * added while it is being reconciled runs again afterwards, failures back off per key, and an overall
+ * token bucket bounds the request rate.
+ */
+export class WorkQueue {
+  readonly #options: WorkQueueOptions;
+  readonly #now: () => number;
+  readonly #waiting: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #active = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #idle = new Set<() => void>();
+  #tokens: number;
+  #refilledAt: number;
+  #pumpTimer: NodeJS.Timeout | undefined;
+  #shuttingDown = false;
+
+  constructor(options: WorkQueueOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#tokens = options.rate?.burst ?? Number.POSITIVE_INFINITY;
+    this.#refilledAt = this.#now();
+  }
+
+  get length(): number {
+    return this.#waiting.length;
+  }
+
+  add(key: string): void {
+    if (this.#shuttingDown) return;
+    const delayed = this.#delayed.get(key);
+    if (delayed) {
+      clearTimeout(delayed.timer);
+      this.#delayed.delete(key);
+    }
+    if (this.#active.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
+    this.#waiting.push(key);
+    this.#pump();
+  }
+
+  /** Adds the key after a delay; an earlier pending delay for the same key wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.#shuttingDown) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    const at = this.#now() + delayMs;
+    const existing = this.#delayed.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.#delayed.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref();
+    this.#delayed.set(key, { at, timer });
+  }
+
+  /** Stops taking work, drops delayed keys, and waits for reconciles in flight to finish. */
+  async shutdown(): Promise<void> {
+    this.#shuttingDown = true;
+    for (const { timer } of this.#delayed.values()) clearTimeout(timer);
+    this.#delayed.clear();
+    clearTimeout(this.#pumpTimer);
+    this.#waiting.length = 0;
+    this.#queued.clear();
+    if (this.#active.size > 0) await new Promise<void>((resolve) => this.#idle.add(resolve));
+  }
+
+  #takeToken(): number {
+    const rate = this.#options.rate;
+    if (!rate) return 0;
+    const now = this.#now();
+    this.#tokens = Math.min(rate.burst, this.#tokens + ((now - this.#refilledAt) / 1000) * rate.perSecond);
+    this.#refilledAt = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return ((1 - this.#tokens) / rate.perSecond) * 1000;
+  }
+
+  #pump(): void {
+    while (!this.#shuttingDown && this.#active.size < this.#options.concurrency && this.#waiting.length > 0) {
+      const wait = this.#takeToken();
+      if (wait > 0) {
+        if (!this.#pumpTimer) {
+          this.#pumpTimer = setTimeout(() => {
+            this.#pumpTimer = undefined;
+            this.#pump();
+          }, wait);
+        }
+        return;
+      }
+      const key = this.#waiting.shift() as string;
+      this.#queued.delete(key);
+      this.#active.add(key);
+      // Never on the caller's stack: an informer adds a key before its cache holds the object.
+      queueMicrotask(() => void this.#process(key));
+    }
+  }
+
+  async #process(key: string): Promise<void> {
+    const { log, name, backoff = { initialMs: 100, maxMs: 60_000 } } = this.#options;
+    let retryAfter: number | undefined;
+    try {
+      const result = await this.#options.reconcile(key);
+      this.#failures.delete(key);
+      retryAfter = result?.requeueAfterMs;
+    } catch (error) {
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, failures);
+      retryAfter = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (failures - 1));
+      log.warn({ queue: name, key, err: error, failures, retryInMs: retryAfter }, 'reconcile failed');
+    } finally {
+      this.#active.delete(key);
+    }
+    if (this.#dirty.delete(key)) this.add(key);
+    else if (retryAfter !== undefined) this.addAfter(key, retryAfter);
+    if (this.#active.size === 0) {
+      for (const resolve of this.#idle) resolve();
+      this.#idle.clear();
+    }
+    this.#pump();
+  }
+}

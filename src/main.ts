@@ -1,0 +1,30 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger } from './observability/logger.ts';
+import { Operator } from './operator.ts';
+
+const log = createLogger();
+/** A second signal during shutdown exits at once, for an operator that is stuck. */
+let stopping = false;
+
+try {
+  const config = new KubeConfig();
+  config.loadFromDefault();
+  const operator = await Operator.start({ config, log });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      operator.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+} catch (error) {
+  log.fatal({ err: error }, 'Trustline could not start');
+  process.exit(1);
+}
