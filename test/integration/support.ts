@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { inject } from 'vitest';
+import { RestClient } from '../../src/kube/rest.ts';
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built kubectl against the test control plane. */
+export function kubectl(args: string[], input?: string): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(inject('kubectl'), args, {
+      env: { ...process.env, KUBECONFIG: inject('kubeconfig') },
+      cwd: REPO_ROOT,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+export async function restClient(): Promise<RestClient> {
+  const config = new KubeConfig();
+  config.loadFromFile(inject('kubeconfig'));
+  return RestClient.fromKubeConfig(config);
+}
+
+export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+/** Polls until `probe` returns a value, or fails naming what it waited for. */
+export async function waitFor<T>(
+  description: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${description}`, { cause: lastError });
+}
+
+/** The operator as users run it: `node src/main.ts` in a child process, with its JSON log collected. */
+export class OperatorProcess {
+  readonly child: ChildProcess;
+  log = '';
+
+  private constructor(child: ChildProcess) {
+    this.child = child;
+    const collect = (chunk: Buffer) => {
+      this.log += chunk.toString();
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+  }
+
+  static async start(): Promise<OperatorProcess> {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'main.ts')], {
+      env: { ...process.env, KUBECONFIG: inject('kubeconfig'), LOG_LEVEL: 'debug' },
+      cwd: REPO_ROOT,
+    });
+    const operator = new OperatorProcess(child);
+    await waitFor('the operator to sync its caches', async () =>
+      operator.log.includes('caches synced') ? true : undefined,
+    );
+    return operator;
+  }
+
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(timeoutMs = 30_000): Promise<number | null> {
+    return new Promise((resolve, reject) => {
+      if (this.child.exitCode !== null) return resolve(this.child.exitCode);
+      const timer = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        reject(new Error(`the operator did not exit within ${timeoutMs / 1000}s of SIGTERM:\n${this.log}`));
+      }, timeoutMs);
+      this.child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+      this.child.kill('SIGTERM');
+    });
+  }
+}
