@@ -100,9 +100,9 @@ async function goBuild(moduleDir: string, packages: string[], output: string, ld
   const started = Date.now();
   let compiled = 0;
   let lastReport = started;
-  await run('go', ['build', '-v', '-ldflags', ldflags, '-o', output, ...packages], {
+  await run('go', ['build', '-v', '-mod=readonly', '-ldflags', ldflags, '-o', output, ...packages], {
     cwd: moduleDir,
-    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly' },
+    env: { ...process.env, GOTOOLCHAIN: 'local' },
     onLine: () => {
       compiled += 1;
       if (Date.now() - lastReport >= 15_000) {

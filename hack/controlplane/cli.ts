@@ -1,8 +1,13 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureControlPlane } from './build.ts';
-import { startControlPlane, stopControlPlane } from './cluster.ts';
+import { runningControlPlane, startControlPlane, stopControlPlane } from './cluster.ts';
+import { run } from './process.ts';
 
-/** `npm run cluster:{build,up,down}`: the development control plane lives in .cluster/ of the repository. */
+/**
+ * `npm run cluster:{build,up,down}` and `npm run dev`: the development control plane lives in .cluster/
+ * of the repository.
+ */
 const CLUSTER_DIR = join(import.meta.dirname, '..', '..', '.cluster');
 const log = (message: string) => console.error(`[controlplane] ${message}`);
 
@@ -14,11 +19,29 @@ try {
   } else if (command === 'up') {
     const running = await startControlPlane(await ensureControlPlane(log), CLUSTER_DIR, log);
     console.log(`control plane is up: export KUBECONFIG=${running.kubeconfig}`);
+  } else if (command === 'dev') {
+    const binaries = await ensureControlPlane(log);
+    const kubeconfig =
+      (await runningControlPlane(CLUSTER_DIR))?.kubeconfig ??
+      (await startControlPlane(binaries, CLUSTER_DIR, log)).kubeconfig;
+    const env = { ...process.env, KUBECONFIG: kubeconfig };
+    await run(binaries.kubectl, ['apply', '-f', join(CLUSTER_DIR, '..', 'crds')], { env, onLine: log });
+    log(
+      `running Trustline against ${kubeconfig}; stop it with Ctrl-C, and the control plane with npm run cluster:down`,
+    );
+    const operator = spawn(process.execPath, [join(CLUSTER_DIR, '..', 'src', 'main.ts')], {
+      env,
+      stdio: 'inherit',
+    });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => operator.kill(signal));
+    operator.on('exit', (code) => {
+      process.exitCode = code ?? 1;
+    });
   } else if (command === 'down') {
     await stopControlPlane(CLUSTER_DIR);
     console.log('control plane stopped and its data removed');
   } else {
-    console.error('usage: node hack/controlplane/cli.ts build|up|down');
+    console.error('usage: node hack/controlplane/cli.ts build|up|dev|down');
     process.exitCode = 2;
   }
 } catch (error) {

@@ -105,7 +105,13 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
-export async function readState(dir: string): Promise<State | undefined> {
+/** The control plane recorded in `dir`, if every one of its processes is still running. */
+export async function runningControlPlane(dir: string): Promise<RunningControlPlane | undefined> {
+  const state = await readState(dir);
+  return state?.kubeconfig && state.pids.every(isAlive) ? state : undefined;
+}
+
+async function readState(dir: string): Promise<State | undefined> {
   try {
     return JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8')) as State;
   } catch {

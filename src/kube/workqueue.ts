@@ -27,6 +27,8 @@ export class WorkQueue {
   readonly #waiting: string[] = [];
   readonly #queued = new Set<string>();
   readonly #active = new Set<string>();
+  /** Taken off the queue, reconcile not yet begun: it will read the latest state, so adds fold in. */
+  readonly #starting = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
   readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
@@ -54,6 +56,7 @@ export class WorkQueue {
       clearTimeout(delayed.timer);
       this.#delayed.delete(key);
     }
+    if (this.#starting.has(key)) return;
     if (this.#active.has(key)) {
       this.#dirty.add(key);
       return;
@@ -122,8 +125,12 @@ export class WorkQueue {
       const key = this.#waiting.shift() as string;
       this.#queued.delete(key);
       this.#active.add(key);
+      this.#starting.add(key);
       // Never on the caller's stack: an informer adds a key before its cache holds the object.
-      queueMicrotask(() => void this.#process(key));
+      queueMicrotask(() => {
+        this.#starting.delete(key);
+        void this.#process(key);
+      });
     }
   }
 

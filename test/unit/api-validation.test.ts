@@ -1,0 +1,287 @@
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { keyRevocationSpecSchema } from '../../src/api/keyrevocation.ts';
+import { registrationEntrySpecSchema, spiffeIDPathSchema } from '../../src/api/registrationentry.ts';
+import { trustDomainSchema, trustDomainSpecSchema } from '../../src/api/trustdomain.ts';
+import { describeIssues } from '../../src/api/validation.ts';
+
+/** The issues of a parse that must fail, as path + message pairs. */
+function issuesOf(schema: z.ZodType, input: unknown): { path: string; message: string }[] {
+  const result = schema.safeParse(input);
+  if (result.success) throw new Error(`expected ${JSON.stringify(input)} to be refused`);
+  return result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+}
+
+function parsed<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new Error(`expected success, got: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+describe('TrustDomain spec', () => {
+  it('parses a minimal spec and fills in the defaults', () => {
+    const spec = parsed(trustDomainSpecSchema, { trustDomain: 'example.org' });
+    expect(spec.trustDomain).toBe('example.org');
+    expect(spec.ca).toEqual({ keyType: 'EC-P256', ttl: '24h' });
+    expect(spec.jwt).toEqual({ algorithm: 'ES256', ttl: '24h' });
+    expect(spec.svid).toEqual({ x509TTL: '1h', jwtTTL: '30m' });
+    expect(spec.bundle).toEqual({});
+    expect(spec.upstream).toBeUndefined();
+    expect(spec.oidc).toBeUndefined();
+    expect(spec.grants).toBeUndefined();
+  });
+
+  it('keeps values that are given instead of the defaults', () => {
+    const spec = parsed(trustDomainSpecSchema, {
+      trustDomain: 'prod.example-corp.io',
+      ca: { keyType: 'RSA-3072', ttl: '48h' },
+      jwt: { algorithm: 'PS256', issuer: 'https://oidc.example.org' },
+      svid: { x509TTL: '10m', jwtTTL: '24h' },
+    });
+    expect(spec.ca).toEqual({ keyType: 'RSA-3072', ttl: '48h' });
+    expect(spec.jwt).toEqual({ algorithm: 'PS256', ttl: '24h', issuer: 'https://oidc.example.org' });
+    expect(spec.svid).toEqual({ x509TTL: '10m', jwtTTL: '24h' });
+  });
+
+  it.each(['example.org', 'a', 'my_domain-1.example.org', '0.0.0.0'])(
+    'accepts the trust domain %j',
+    (name) => {
+      expect(trustDomainSpecSchema.safeParse({ trustDomain: name }).success).toBe(true);
+    },
+  );
+
+  it.each([
+    ['Example.org', 'must be lower case'],
+    [
+      'spiffe://example.org',
+      'must be a bare trust domain name without a scheme: write example.org, not spiffe://example.org',
+    ],
+    ['example.org:443', 'must not include a port'],
+    ['example.org/path', 'must not include a path'],
+    ['ex ample', "may only contain lower case letters, digits, '.', '-' and '_'"],
+    ['ex@mple.org', "may only contain lower case letters, digits, '.', '-' and '_'"],
+  ])('refuses the trust domain %j with exactly one issue: %j', (name, message) => {
+    expect(issuesOf(trustDomainSpecSchema, { trustDomain: name })).toEqual([
+      { path: 'trustDomain', message },
+    ]);
+  });
+
+  it('names the scheme rule with its full message prefix', () => {
+    const [issue, ...rest] = issuesOf(trustDomainSpecSchema, { trustDomain: 'spiffe://example.org' });
+    expect(rest).toEqual([]);
+    expect(issue?.message.startsWith('must be a bare trust domain name without a scheme')).toBe(true);
+  });
+
+  it('refuses an empty trust domain', () => {
+    const issues = issuesOf(trustDomainSpecSchema, { trustDomain: '' });
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues.every((issue) => issue.path === 'trustDomain')).toBe(true);
+  });
+
+  it.each([
+    ['-5h', 'must be at least 1h'],
+    ['30m', 'must be at least 1h'],
+    ['0', 'must be at least 1h'],
+    ['87601h', 'must be at most 87600h'],
+    ['five hours', 'must be a duration such as 90m or 24h (units: h, m, s, ms)'],
+    ['1d', 'must be a duration such as 90m or 24h (units: h, m, s, ms)'],
+  ])('refuses ca.ttl %j with exactly one issue: %j', (ttl, message) => {
+    expect(issuesOf(trustDomainSpecSchema, { trustDomain: 'example.org', ca: { ttl } })).toEqual([
+      { path: 'ca.ttl', message },
+    ]);
+  });
+
+  it.each(['1h', '60m', '87600h', '1.5h'])('accepts ca.ttl %j at or within the bounds', (ttl) => {
+    expect(parsed(trustDomainSpecSchema, { trustDomain: 'example.org', ca: { ttl } }).ca.ttl).toBe(ttl);
+  });
+
+  it('applies the SVID bounds to svid.x509TTL and svid.jwtTTL', () => {
+    expect(
+      issuesOf(trustDomainSpecSchema, { trustDomain: 'example.org', svid: { x509TTL: '9m', jwtTTL: '25h' } }),
+    ).toEqual([
+      { path: 'svid.x509TTL', message: 'must be at least 10m' },
+      { path: 'svid.jwtTTL', message: 'must be at most 24h' },
+    ]);
+  });
+
+  it('refuses an unknown ca.keyType', () => {
+    const issues = issuesOf(trustDomainSpecSchema, {
+      trustDomain: 'example.org',
+      ca: { keyType: 'EC-P521' },
+    });
+    expect(issues.map((issue) => issue.path)).toEqual(['ca.keyType']);
+  });
+
+  it('refuses a jwt.issuer that is not https', () => {
+    expect(
+      issuesOf(trustDomainSpecSchema, { trustDomain: 'example.org', jwt: { issuer: 'http://example.org' } }),
+    ).toEqual([{ path: 'jwt.issuer', message: 'must be an https URL' }]);
+  });
+
+  it('describeIssues names the path of each failing field', () => {
+    const result = trustDomainSpecSchema.safeParse({ trustDomain: 'example.org', ca: { ttl: '30m' } });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(describeIssues(result.error)).toBe('ca.ttl: must be at least 1h');
+    expect(describeIssues(result.error)).toContain('ca.ttl: must be at least 1h');
+  });
+
+  it('describeIssues joins several issues with "; "', () => {
+    const result = trustDomainSpecSchema.safeParse({
+      trustDomain: 'Example.org',
+      svid: { jwtTTL: '5m' },
+    });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(describeIssues(result.error)).toBe(
+      'trustDomain: must be lower case; svid.jwtTTL: must be at least 10m',
+    );
+  });
+
+  it('describeIssues calls an issue at the root <object>', () => {
+    const result = spiffeIDPathSchema.safeParse('ns/a');
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(describeIssues(result.error)).toBe('<object>: must start with /');
+  });
+});
+
+describe('TrustDomain object', () => {
+  const object = {
+    apiVersion: 'trustline.dev/v1alpha1',
+    kind: 'TrustDomain',
+    metadata: { name: 'example', uid: 'u-1', generation: 3, extra: 'kept' },
+    spec: { trustDomain: 'example.org' },
+  };
+
+  it('parses a whole object, applying spec defaults and keeping unknown metadata', () => {
+    const trustDomain = parsed(trustDomainSchema, object);
+    expect(trustDomain.metadata).toEqual({ name: 'example', uid: 'u-1', generation: 3, extra: 'kept' });
+    expect(trustDomain.spec.ca.keyType).toBe('EC-P256');
+    expect(trustDomain.spec.svid.jwtTTL).toBe('30m');
+    expect(trustDomain.status).toBeUndefined();
+  });
+
+  it('refuses the wrong apiVersion or kind', () => {
+    expect(
+      issuesOf(trustDomainSchema, { ...object, apiVersion: 'trustline.dev/v1' }).map((i) => i.path),
+    ).toEqual(['apiVersion']);
+    expect(issuesOf(trustDomainSchema, { ...object, kind: 'KeyRevocation' }).map((i) => i.path)).toEqual([
+      'kind',
+    ]);
+  });
+
+  it('reports spec issues under the spec path', () => {
+    expect(issuesOf(trustDomainSchema, { ...object, spec: { trustDomain: 'example.org:443' } })).toEqual([
+      { path: 'spec.trustDomain', message: 'must not include a port' },
+    ]);
+  });
+});
+
+describe('SPIFFE ID path', () => {
+  it.each(['/ns/shop/sa/cart', '/a', '/a/.hidden', '/a/..b', '/a/b.', '/A-Z_0-9/x.y'])(
+    'accepts %j',
+    (path) => {
+      expect(spiffeIDPathSchema.safeParse(path)).toEqual({ success: true, data: path });
+    },
+  );
+
+  it.each([
+    ['ns/a', 'must start with /'],
+    ['/a/', 'must not end with /'],
+    ['/a//b', 'must not contain an empty path segment'],
+    ['/a/./b', "must not contain a '.' or '..' path segment"],
+    ['/a/..', "must not contain a '.' or '..' path segment"],
+    ['/./a', "must not contain a '.' or '..' path segment"],
+    ['/a/b c', "path segments may only contain letters, digits, '.', '-' and '_'"],
+    ['/a/%41', "path segments may only contain letters, digits, '.', '-' and '_'"],
+  ])('refuses %j with exactly one issue: %j', (path, message) => {
+    expect(issuesOf(spiffeIDPathSchema, path)).toEqual([{ path: '', message }]);
+  });
+
+  it('reports every rule that fails', () => {
+    expect(issuesOf(spiffeIDPathSchema, 'a b/').map((issue) => issue.message)).toEqual([
+      'must start with /',
+      'must not end with /',
+      "path segments may only contain letters, digits, '.', '-' and '_'",
+    ]);
+  });
+});
+
+describe('RegistrationEntry spec', () => {
+  const minimal = {
+    trustDomainRef: { name: 'example' },
+    spiffeIDPath: '/ns/shop/sa/cart',
+    secret: { name: 'cart-svid' },
+  };
+
+  it('parses a minimal spec', () => {
+    expect(parsed(registrationEntrySpecSchema, minimal)).toEqual({ ...minimal, x509: {} });
+  });
+
+  it('reports a bad SPIFFE ID path under spiffeIDPath', () => {
+    expect(issuesOf(registrationEntrySpecSchema, { ...minimal, spiffeIDPath: '/a//b' })).toEqual([
+      { path: 'spiffeIDPath', message: 'must not contain an empty path segment' },
+    ]);
+  });
+
+  it('checks DNS names, JWT-SVID keys and TTLs', () => {
+    expect(
+      issuesOf(registrationEntrySpecSchema, {
+        ...minimal,
+        dnsNames: ['cart.shop.svc', 'Cart.shop'],
+        x509: { ttl: '5m' },
+        jwtSVIDs: [{ key: 'token/jwt', audiences: ['api'], ttl: '25h' }],
+      }),
+    ).toEqual([
+      { path: 'dnsNames.1', message: 'must be a lower case DNS name' },
+      { path: 'x509.ttl', message: 'must be at least 10m' },
+      { path: 'jwtSVIDs.0.key', message: "must consist of letters, digits, '-', '_' or '.'" },
+      { path: 'jwtSVIDs.0.ttl', message: 'must be at most 24h' },
+    ]);
+  });
+});
+
+describe('KeyRevocation spec', () => {
+  const valid = {
+    trustDomainRef: { name: 'example' },
+    authority: { kind: 'X509', id: '3f2a9c' },
+    reason: 'KeyCompromise',
+  };
+
+  it('parses a valid spec, leaving gracePeriod unset', () => {
+    expect(parsed(keyRevocationSpecSchema, valid)).toEqual(valid);
+  });
+
+  it.each(['X509', 'UpstreamX509', 'JWT'])('accepts authority.kind %j', (kind) => {
+    expect(keyRevocationSpecSchema.safeParse({ ...valid, authority: { kind, id: 'k1' } }).success).toBe(true);
+  });
+
+  it('refuses authority.kind RSA', () => {
+    const issues = issuesOf(keyRevocationSpecSchema, { ...valid, authority: { kind: 'RSA', id: 'k1' } });
+    expect(issues.map((issue) => issue.path)).toEqual(['authority.kind']);
+  });
+
+  it('refuses an unknown reason and an empty authority id', () => {
+    const issues = issuesOf(keyRevocationSpecSchema, {
+      ...valid,
+      authority: { kind: 'JWT', id: '' },
+      reason: 'Bored',
+    });
+    expect(issues.map((issue) => issue.path)).toEqual(['authority.id', 'reason']);
+  });
+
+  it.each(['0s', '0', '2m', '168h'])('accepts gracePeriod %j', (gracePeriod) => {
+    expect(parsed(keyRevocationSpecSchema, { ...valid, gracePeriod }).gracePeriod).toBe(gracePeriod);
+  });
+
+  it.each([
+    ['169h', 'must be at most 168h'],
+    ['-1s', 'must be at least 0s'],
+    ['2 minutes', 'must be a duration such as 90m or 24h (units: h, m, s, ms)'],
+  ])('refuses gracePeriod %j with %j', (gracePeriod, message) => {
+    expect(issuesOf(keyRevocationSpecSchema, { ...valid, gracePeriod })).toEqual([
+      { path: 'gracePeriod', message },
+    ]);
+  });
+});

@@ -1,0 +1,379 @@
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type ReconcileResult, WorkQueue, type WorkQueueOptions } from '../../src/kube/workqueue.ts';
+
+const log = pino({ level: 'silent' });
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/** Runs the microtasks the queue schedules (and any timers due now) under fake timers. */
+const flush = () => vi.advanceTimersByTimeAsync(0);
+
+function queue(
+  reconcile: (key: string) => Promise<ReconcileResult>,
+  options: Partial<WorkQueueOptions> = {},
+): WorkQueue {
+  return new WorkQueue({ name: 'test', log, concurrency: 1, reconcile, now: () => Date.now(), ...options });
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('WorkQueue', () => {
+  it('reconciles a key once however often it is added while waiting', async () => {
+    const gate = deferred();
+    const calls: string[] = [];
+    const q = queue(async (key) => {
+      calls.push(key);
+      if (key === 'blocker') await gate.promise;
+      return undefined;
+    });
+    q.add('blocker');
+    for (let i = 0; i < 5; i++) q.add('a');
+    expect(q.length).toBe(1);
+    await flush();
+    expect(calls).toEqual(['blocker']);
+
+    gate.resolve();
+    await flush();
+    expect(calls).toEqual(['blocker', 'a']);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls).toEqual(['blocker', 'a']);
+    expect(q.length).toBe(0);
+  });
+
+  it('reconciles a key once when it is added 5 times in one tick on an idle queue', async () => {
+    // None of these adds can reach a reconcile in progress: the queue starts reconciles in a microtask.
+    const calls: string[] = [];
+    const q = queue(
+      async (key) => {
+        calls.push(key);
+        return undefined;
+      },
+      { concurrency: 4 },
+    );
+    for (let i = 0; i < 5; i++) q.add('a');
+    await flush();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toEqual(['a']);
+  });
+
+  it('does not reconcile on the caller stack', async () => {
+    const calls: string[] = [];
+    const q = queue(async (key) => {
+      calls.push(key);
+      return undefined;
+    });
+    q.add('a');
+    expect(calls).toEqual([]);
+    await flush();
+    expect(calls).toEqual(['a']);
+  });
+
+  it('reconciles a key added during its reconcile again afterwards, never twice at once', async () => {
+    const gates: Deferred[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const q = queue(
+      async () => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        const gate = deferred();
+        gates.push(gate);
+        await gate.promise;
+        inFlight -= 1;
+        return undefined;
+      },
+      { concurrency: 4 },
+    );
+    q.add('a');
+    await flush();
+    expect(gates).toHaveLength(1);
+
+    q.add('a');
+    q.add('a');
+    q.add('a');
+    await flush();
+    expect(gates).toHaveLength(1);
+    expect(q.length).toBe(0);
+
+    gates[0]?.resolve();
+    await flush();
+    expect(gates).toHaveLength(2);
+
+    gates[1]?.resolve();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(gates).toHaveLength(2);
+    expect(maxInFlight).toBe(1);
+    expect(inFlight).toBe(0);
+  });
+
+  it('reconciles at most `concurrency` keys at once', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const done: string[] = [];
+    const q = queue(
+      async (key) => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await sleep(50);
+        inFlight -= 1;
+        done.push(key);
+        return undefined;
+      },
+      { concurrency: 2 },
+    );
+    for (const key of ['a', 'b', 'c', 'd', 'e', 'f']) q.add(key);
+    await flush();
+    expect(inFlight).toBe(2);
+    expect(q.length).toBe(4);
+
+    await vi.advanceTimersByTimeAsync(50);
+    expect(done).toEqual(['a', 'b']);
+    expect(inFlight).toBe(2);
+
+    await vi.advanceTimersByTimeAsync(100);
+    expect(done).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(maxInFlight).toBe(2);
+    expect(inFlight).toBe(0);
+  });
+
+  it('retries a failing key with exponential backoff and resets it after a success', async () => {
+    const attempts: number[] = [];
+    const outcomes = ['fail', 'fail', 'fail', 'ok', 'fail', 'ok'];
+    const q = queue(
+      async () => {
+        attempts.push(Date.now());
+        if (outcomes[attempts.length - 1] === 'fail') throw new Error('boom');
+        return undefined;
+      },
+      { backoff: { initialMs: 100, maxMs: 60_000 } },
+    );
+    const start = Date.now();
+    const at = () => attempts.map((time) => time - start);
+
+    q.add('a');
+    await flush();
+    expect(at()).toEqual([0]);
+
+    await vi.advanceTimersByTimeAsync(99);
+    expect(at()).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(at()).toEqual([0, 100]);
+
+    await vi.advanceTimersByTimeAsync(199);
+    expect(at()).toEqual([0, 100]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(at()).toEqual([0, 100, 300]);
+
+    await vi.advanceTimersByTimeAsync(399);
+    expect(at()).toEqual([0, 100, 300]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(at()).toEqual([0, 100, 300, 700]);
+
+    // The success neither retries nor keeps the failure count.
+    await vi.advanceTimersByTimeAsync(300);
+    expect(at()).toEqual([0, 100, 300, 700]);
+    q.add('a');
+    await flush();
+    expect(at()).toEqual([0, 100, 300, 700, 1000]);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(at()).toEqual([0, 100, 300, 700, 1000]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(at()).toEqual([0, 100, 300, 700, 1000, 1100]);
+
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(attempts).toHaveLength(6);
+  });
+
+  it('caps the backoff at maxMs', async () => {
+    const attempts: number[] = [];
+    const start = Date.now();
+    const q = queue(
+      async () => {
+        attempts.push(Date.now() - start);
+        throw new Error('boom');
+      },
+      { backoff: { initialMs: 100, maxMs: 250 } },
+    );
+    q.add('a');
+    await vi.advanceTimersByTimeAsync(1_050);
+    expect(attempts).toEqual([0, 100, 300, 550, 800, 1050]);
+    await q.shutdown();
+  });
+
+  it('backs off per key', async () => {
+    const attempts: string[] = [];
+    const start = Date.now();
+    const q = queue(
+      async (key) => {
+        attempts.push(`${key}@${Date.now() - start}`);
+        if (key === 'bad') throw new Error('boom');
+        return undefined;
+      },
+      { concurrency: 2, backoff: { initialMs: 100, maxMs: 60_000 } },
+    );
+    q.add('bad');
+    q.add('good');
+    await vi.advanceTimersByTimeAsync(300);
+    expect(attempts).toEqual(['bad@0', 'good@0', 'bad@100', 'bad@300']);
+    await q.shutdown();
+  });
+
+  it('reconciles again after requeueAfterMs', async () => {
+    const attempts: number[] = [];
+    const start = Date.now();
+    const q = queue(async () => {
+      attempts.push(Date.now() - start);
+      return attempts.length === 1 ? { requeueAfterMs: 500 } : undefined;
+    });
+    q.add('a');
+    await flush();
+    expect(attempts).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(attempts).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(attempts).toEqual([0, 500]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(attempts).toEqual([0, 500]);
+  });
+
+  it.each([
+    ['later then earlier', [300, 100]],
+    ['earlier then later', [100, 300]],
+  ])('addAfter keeps the earliest of two delays (%s)', async (_, delays) => {
+    const attempts: number[] = [];
+    const start = Date.now();
+    const q = queue(async () => {
+      attempts.push(Date.now() - start);
+      return undefined;
+    });
+    for (const delay of delays) q.addAfter('a', delay);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(attempts).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(attempts).toEqual([100]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(attempts).toEqual([100]);
+  });
+
+  it('addAfter with no delay adds now', async () => {
+    const calls: string[] = [];
+    const q = queue(async (key) => {
+      calls.push(key);
+      return undefined;
+    });
+    q.addAfter('a', 0);
+    await flush();
+    expect(calls).toEqual(['a']);
+  });
+
+  it('add cancels a pending delayed add and runs now', async () => {
+    const attempts: number[] = [];
+    const start = Date.now();
+    const q = queue(async () => {
+      attempts.push(Date.now() - start);
+      return undefined;
+    });
+    q.addAfter('a', 500);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(attempts).toEqual([]);
+    q.add('a');
+    await flush();
+    expect(attempts).toEqual([10]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(attempts).toEqual([10]);
+  });
+
+  it('shutdown waits for reconciles in flight, then ignores new keys', async () => {
+    const gate = deferred();
+    const calls: string[] = [];
+    const q = queue(
+      async (key) => {
+        calls.push(key);
+        if (key === 'a') await gate.promise;
+        return { requeueAfterMs: 10 };
+      },
+      { concurrency: 1 },
+    );
+    q.add('a');
+    q.add('waiting');
+    q.addAfter('delayed', 100);
+    await flush();
+    expect(calls).toEqual(['a']);
+
+    let stopped = false;
+    const stopping = q.shutdown().then(() => {
+      stopped = true;
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(stopped).toBe(false);
+    expect(q.length).toBe(0);
+
+    gate.resolve();
+    await stopping;
+    expect(stopped).toBe(true);
+
+    q.add('b');
+    q.addAfter('c', 10);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toEqual(['a']);
+  });
+
+  it('shutdown of an idle queue resolves at once', async () => {
+    const q = queue(async () => undefined);
+    await expect(q.shutdown()).resolves.toBeUndefined();
+  });
+
+  it('token bucket lets a burst run at once and spaces the rest by the rate', async () => {
+    const starts: string[] = [];
+    const start = Date.now();
+    const q = queue(
+      async (key) => {
+        starts.push(`${key}@${Date.now() - start}`);
+        await sleep(1_000);
+        return undefined;
+      },
+      { concurrency: 10, rate: { perSecond: 10, burst: 2 } },
+    );
+    for (const key of ['a', 'b', 'c', 'd', 'e']) q.add(key);
+    await flush();
+    expect(starts).toEqual(['a@0', 'b@0']);
+
+    await vi.advanceTimersByTimeAsync(99);
+    expect(starts).toEqual(['a@0', 'b@0']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(starts).toEqual(['a@0', 'b@0', 'c@100']);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(starts).toEqual(['a@0', 'b@0', 'c@100', 'd@200', 'e@300']);
+
+    // After a quiet second the bucket is full again.
+    await vi.advanceTimersByTimeAsync(2_000);
+    for (const key of ['f', 'g', 'h']) q.add(key);
+    await flush();
+    expect(starts.slice(5)).toEqual(['f@2300', 'g@2300']);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(starts.slice(5)).toEqual(['f@2300', 'g@2300', 'h@2400']);
+    const stopping = q.shutdown();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await stopping;
+  });
+});
