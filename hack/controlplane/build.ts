@@ -99,19 +99,20 @@ async function withLock<T>(lockDir: string, log: Log, body: () => Promise<T>): P
 async function goBuild(moduleDir: string, packages: string[], output: string, ldflags: string, log: Log) {
   const started = Date.now();
   let compiled = 0;
-  let lastReport = started;
-  await run('go', ['build', '-v', '-mod=readonly', '-ldflags', ldflags, '-o', output, ...packages], {
-    cwd: moduleDir,
-    env: { ...process.env, GOTOOLCHAIN: 'local' },
-    onLine: () => {
-      compiled += 1;
-      if (Date.now() - lastReport >= 15_000) {
-        lastReport = Date.now();
-        log(`  ${compiled} packages compiled (${Math.round((lastReport - started) / 1000)}s)`);
-      }
-    },
-  });
-  log(`  done in ${Math.round((Date.now() - started) / 1000)}s`);
+  const seconds = () => Math.round((Date.now() - started) / 1000);
+  const progress = setInterval(() => log(`  ${compiled} packages compiled (${seconds()}s)`), 15_000);
+  try {
+    await run('go', ['build', '-v', '-mod=readonly', '-ldflags', ldflags, '-o', output, ...packages], {
+      cwd: moduleDir,
+      env: { ...process.env, GOTOOLCHAIN: 'local' },
+      onLine: () => {
+        compiled += 1;
+      },
+    });
+  } finally {
+    clearInterval(progress);
+  }
+  log(`  done in ${seconds()}s`);
 }
 
 /**
