@@ -3,7 +3,7 @@ import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run } from './process.ts';
+import { isAlive, run } from './process.ts';
 
 /** The Go modules that pin what is built; their go.mod files are the single source of the versions. */
 const MODULES_DIR = import.meta.dirname;
@@ -56,15 +56,6 @@ export function cacheRoot(): string {
     join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'trustline')
   );
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** A lock directory: created atomically, holding the owner's pid so a crashed owner's lock can be taken over. */
 async function withLock<T>(lockDir: string, log: Log, body: () => Promise<T>): Promise<T> {

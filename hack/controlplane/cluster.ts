@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, fetch } from 'undici';
 import { stringify } from 'yaml';
 import type { ControlPlaneBinaries } from './build.ts';
+import { isAlive } from './process.ts';
 
 /** The feature gates and API versions Trustline's projected-volume mode needs from the pinned release. */
 export const FEATURE_GATES =
@@ -95,15 +96,6 @@ export async function stopControlPlane(dir: string): Promise<void> {
   }
   await rm(dir, { recursive: true, force: true });
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The control plane recorded in `dir`, if every one of its processes is still running. */
 export async function runningControlPlane(dir: string): Promise<RunningControlPlane | undefined> {

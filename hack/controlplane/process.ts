@@ -29,3 +29,13 @@ export function run(
     });
   });
 }
+
+/** Whether a process with this pid is still running. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
