@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import { rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureControlPlane } from './build.ts';
+import { type ControlPlaneBinaries, ensureControlPlane } from './build.ts';
 import { runningControlPlane, startControlPlane, stopControlPlane } from './cluster.ts';
 import { run } from './process.ts';
 
@@ -11,19 +12,27 @@ import { run } from './process.ts';
 const CLUSTER_DIR = join(import.meta.dirname, '..', '..', '.cluster');
 const log = (message: string) => console.error(`[controlplane] ${message}`);
 
+/** Reuses the control plane in .cluster/ if it is running, else starts one; links .cluster/kubectl to the build. */
+async function up(binaries: ControlPlaneBinaries): Promise<string> {
+  const running =
+    (await runningControlPlane(CLUSTER_DIR)) ?? (await startControlPlane(binaries, CLUSTER_DIR, log));
+  const link = join(CLUSTER_DIR, 'kubectl');
+  await rm(link, { force: true });
+  await symlink(binaries.kubectl, link);
+  return running.kubeconfig;
+}
+
 const command = process.argv[2];
 try {
   if (command === 'build') {
     const binaries = await ensureControlPlane(log);
     console.log(JSON.stringify(binaries, null, 2));
   } else if (command === 'up') {
-    const running = await startControlPlane(await ensureControlPlane(log), CLUSTER_DIR, log);
-    console.log(`control plane is up: export KUBECONFIG=${running.kubeconfig}`);
+    const kubeconfig = await up(await ensureControlPlane(log));
+    console.log(`control plane is up: export KUBECONFIG=${kubeconfig}; kubectl is .cluster/kubectl`);
   } else if (command === 'dev') {
     const binaries = await ensureControlPlane(log);
-    const kubeconfig =
-      (await runningControlPlane(CLUSTER_DIR))?.kubeconfig ??
-      (await startControlPlane(binaries, CLUSTER_DIR, log)).kubeconfig;
+    const kubeconfig = await up(binaries);
     const env = { ...process.env, KUBECONFIG: kubeconfig };
     await run(binaries.kubectl, ['apply', '-f', join(CLUSTER_DIR, '..', 'crds')], { env, onLine: log });
     log(

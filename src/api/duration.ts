@@ -35,22 +35,3 @@ export function parseDuration(text: string): number | undefined {
   }
   return sign * total;
 }
-
-/** Formats milliseconds as the shortest Go duration of whole hours, minutes, seconds and milliseconds. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const sign = ms < 0 ? '-' : '';
-  let rest = Math.abs(ms);
-  let text = '';
-  for (const [unit, size] of [
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1_000],
-    ['ms', 1],
-  ] as const) {
-    const whole = Math.floor(rest / size);
-    if (whole > 0) text += `${whole}${unit}`;
-    rest -= whole * size;
-  }
-  return sign + (text || '0s');
-}

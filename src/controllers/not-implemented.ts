@@ -1,6 +1,5 @@
 import type { z } from 'zod';
-import type { KindDefinition } from '../api/kind.ts';
-import { objectSchema } from '../api/kind.ts';
+import { type KindDefinition, objectSchema } from '../api/kind.ts';
 import { baseStatusSchema } from '../api/meta.ts';
 import { describeIssues } from '../api/validation.ts';
 import { conditionHolds, type DesiredCondition, setCondition } from '../core/conditions.ts';

@@ -18,7 +18,6 @@ export const operatorClusterRules: PolicyRule[] = [
   {
     apiGroups: [GROUP],
     resources: plurals.map((plural) => `${plural}/status`),
-    verbs: ['get', 'update', 'patch'],
+    verbs: ['patch'],
   },
-  { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];

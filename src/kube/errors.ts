@@ -11,6 +11,4 @@ export class KubeApiError extends Error {
   }
 }
 
-export const isNotFound = (error: unknown): boolean => error instanceof KubeApiError && error.status === 404;
-export const isConflict = (error: unknown): boolean => error instanceof KubeApiError && error.status === 409;
 export const isGone = (error: unknown): boolean => error instanceof KubeApiError && error.status === 410;

@@ -12,14 +12,6 @@ export function trustlineResource(kind: { plural: string; scope: 'Cluster' | 'Na
   return { group: GROUP, version: VERSION, plural: kind.plural, namespaced: kind.scope === 'Namespaced' };
 }
 
-export const namespaces: ResourceType = { group: '', version: 'v1', plural: 'namespaces', namespaced: false };
-export const events: ResourceType = {
-  group: 'events.k8s.io',
-  version: 'v1',
-  plural: 'events',
-  namespaced: true,
-};
-
 const groupPrefix = (resource: ResourceType) =>
   resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DURATION_PATTERN, formatDuration, parseDuration } from '../../src/api/duration.ts';
+import { DURATION_PATTERN, parseDuration } from '../../src/api/duration.ts';
 
 describe('parseDuration', () => {
   it.each([
@@ -43,25 +43,4 @@ describe('parseDuration', () => {
       expect(parseDuration(text) !== undefined, text).toBe(pattern.test(text));
     }
   });
-});
-
-describe('formatDuration', () => {
-  it.each([
-    [5_400_000, '1h30m'],
-    [0, '0s'],
-    [1_500, '1s500ms'],
-    [-60_000, '-1m'],
-    [86_400_000, '24h'],
-    [90_061_001, '25h1m1s1ms'],
-    [1, '1ms'],
-  ])('formats %d ms as %j', (ms, text) => {
-    expect(formatDuration(ms)).toBe(text);
-  });
-
-  it.each([0, 1, 999, 1_000, 1_500, 60_000, 5_400_000, 86_400_000, 90_061_001, -60_000, -3_723_004])(
-    'round-trips %d ms through parseDuration',
-    (ms) => {
-      expect(parseDuration(formatDuration(ms))).toBe(ms);
-    },
-  );
 });
