@@ -1,4 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
+import { configFromEnvironment } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { Operator } from './operator.ts';
 
@@ -9,7 +10,7 @@ let stopping = false;
 try {
   const config = new KubeConfig();
   config.loadFromDefault();
-  const operator = await Operator.start({ config, log });
+  const operator = await Operator.start({ config, settings: configFromEnvironment(), log });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (stopping) process.exit(1);

@@ -1,72 +1,179 @@
+import type { Server } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { allKinds } from './api/kinds.ts';
+import { z } from 'zod';
+import { keyRevocationKind } from './api/keyrevocation.ts';
+import { registrationEntryKind } from './api/registrationentry.ts';
+import { trustDomainKind } from './api/trustdomain.ts';
+import { LABEL_MANAGED_BY, LABEL_TRUST_DOMAIN_OBJECT, MANAGED_BY_TRUSTLINE } from './api/well-known.ts';
+import type { OperatorConfig } from './config.ts';
 import { notImplementedReconciler } from './controllers/not-implemented.ts';
-import { Informer, objectKey } from './kube/informer.ts';
-import { trustlineResource } from './kube/resources.ts';
+import { TrustDomainReconciler } from './controllers/trustdomain/reconciler.ts';
+import { EventRecorder } from './kube/events.ts';
+import { type ChangeType, Informer, type KubeObject, objectKey } from './kube/informer.ts';
+import { coreResources, type ResourceType, trustlineResource } from './kube/resources.ts';
 import { RestClient } from './kube/rest.ts';
-import { WorkQueue } from './kube/workqueue.ts';
+import { type ReconcileResult, WorkQueue } from './kube/workqueue.ts';
+import { AuditLog } from './observability/audit.ts';
+import { type FailpointTrigger, failpointsFromEnvironment } from './observability/failpoints.ts';
+import { Metrics } from './observability/metrics.ts';
+import { startMetricsServer } from './observability/server.ts';
 
 export interface OperatorOptions {
   config: KubeConfig;
+  settings: OperatorConfig;
   log: Logger;
   now?: () => Date;
   concurrency?: number;
+  failpoint?: FailpointTrigger;
 }
+
+const referencesSchema = z.object({
+  spec: z.object({
+    trustDomainRef: z.object({ name: z.string() }).optional(),
+    upstream: z.object({ secretName: z.string() }).optional(),
+  }),
+});
+const references = (object: KubeObject) => referencesSchema.safeParse(object).data?.spec;
 
 /** Trustline's controllers with their caches and queues: started together, stopped together. */
 export class Operator {
   readonly #client: RestClient;
   readonly #informers: Informer[];
   readonly #queues: WorkQueue[];
+  readonly #server: Server;
   readonly #log: Logger;
 
-  private constructor(client: RestClient, informers: Informer[], queues: WorkQueue[], log: Logger) {
+  private constructor(
+    client: RestClient,
+    informers: Informer[],
+    queues: WorkQueue[],
+    server: Server,
+    log: Logger,
+  ) {
     this.#client = client;
     this.#informers = informers;
     this.#queues = queues;
+    this.#server = server;
     this.#log = log;
   }
 
   static async start({
     config,
+    settings,
     log,
     now = () => new Date(),
     concurrency = 8,
+    failpoint = failpointsFromEnvironment(),
   }: OperatorOptions): Promise<Operator> {
     const client = await RestClient.fromKubeConfig(config);
-    const informers: Informer[] = [];
+    const metrics = new Metrics();
     const queues: WorkQueue[] = [];
-    for (const definition of allKinds) {
-      let queue: WorkQueue | undefined;
-      const informer = new Informer(client, {
-        resource: trustlineResource(definition),
-        log,
-        onChange: (change, object) => {
-          log.debug({ kind: definition.kind, key: objectKey(object), change }, 'observed change');
-          if (change !== 'deleted') queue?.add(objectKey(object));
-        },
-      });
-      queue = new WorkQueue({
-        name: definition.kind,
+    const informers: Informer[] = [];
+    const queue = (name: string, reconcile: (key: string) => Promise<ReconcileResult>) => {
+      const created = new WorkQueue({
+        name,
         log,
         concurrency,
         rate: { perSecond: 50, burst: 200 },
-        reconcile: notImplementedReconciler(definition, informer, client, now),
+        reconcile: async (key) => {
+          try {
+            return await reconcile(key);
+          } catch (error) {
+            metrics.countReconcileError(name);
+            throw error;
+          }
+        },
       });
-      informers.push(informer);
-      queues.push(queue);
-    }
-    log.info({ server: client.server }, 'starting caches');
-    await Promise.all(informers.map((informer) => informer.start()));
-    log.info({ kinds: allKinds.map((kind) => kind.kind) }, 'caches synced; reconciling');
-    return new Operator(client, informers, queues, log);
+      queues.push(created);
+      return created;
+    };
+    const informer = (
+      resource: ResourceType,
+      onChange: (change: ChangeType, object: KubeObject) => void,
+      scope: { namespace?: string; labelSelector?: string } = {},
+    ) => {
+      const created = new Informer(client, { resource, log, onChange, ...scope });
+      informers.push(created);
+      return created;
+    };
+
+    let trustDomainQueue: WorkQueue | undefined;
+    const enqueueTrustDomains = (matches: (object: KubeObject) => boolean = () => true) => {
+      for (const object of trustDomains.list()) if (matches(object)) trustDomainQueue?.add(objectKey(object));
+    };
+    const trustDomains = informer(trustlineResource(trustDomainKind), (change, object) => {
+      // A deletion can hand a contested trust domain name to the next object in line.
+      if (change === 'deleted') enqueueTrustDomains();
+      else trustDomainQueue?.add(objectKey(object));
+    });
+    let entryQueue: WorkQueue | undefined;
+    const registrationEntries = informer(trustlineResource(registrationEntryKind), (change, object) => {
+      if (change !== 'deleted') entryQueue?.add(objectKey(object));
+      const reference = references(object)?.trustDomainRef?.name;
+      if (reference) trustDomainQueue?.add(reference);
+    });
+    let revocationQueue: WorkQueue | undefined;
+    const keyRevocations = informer(trustlineResource(keyRevocationKind), (change, object) => {
+      if (change !== 'deleted') revocationQueue?.add(objectKey(object));
+    });
+    const namespaces = informer(coreResources.namespaces, () => enqueueTrustDomains());
+    const configMaps = informer(
+      coreResources.configMaps,
+      (_change, object) => {
+        const owner = object.metadata.labels?.[LABEL_TRUST_DOMAIN_OBJECT];
+        if (owner) trustDomainQueue?.add(owner);
+      },
+      { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}` },
+    );
+    const secrets = informer(
+      coreResources.secrets,
+      (_change, object) =>
+        enqueueTrustDomains(
+          (trustDomain) => references(trustDomain)?.upstream?.secretName === object.metadata.name,
+        ),
+      { namespace: settings.namespace },
+    );
+
+    const trustDomainReconciler = new TrustDomainReconciler({
+      client,
+      caches: { trustDomains, registrationEntries, namespaces, configMaps, secrets },
+      operatorNamespace: settings.namespace,
+      log,
+      now,
+      metrics,
+      audit: new AuditLog(log),
+      events: new EventRecorder(client, log, now),
+      failpoint,
+    });
+    const { server, address } = await startMetricsServer(metrics.registry, settings.metrics);
+    log.info({ address: address.address, port: address.port }, 'serving metrics and health probes');
+    log.info({ server: client.server, namespace: settings.namespace }, 'starting caches');
+    await Promise.all(informers.map((cache) => cache.start()));
+    log.info('caches synced; reconciling');
+    // Queues exist only once every cache is whole: a reconcile that saw a half-listed cache of
+    // namespaces or ConfigMaps would remove bundles that should stay.
+    trustDomainQueue = queue(trustDomainKind.kind, trustDomainReconciler.reconcile);
+    entryQueue = queue(
+      registrationEntryKind.kind,
+      notImplementedReconciler(registrationEntryKind, registrationEntries, client, now),
+    );
+    revocationQueue = queue(
+      keyRevocationKind.kind,
+      notImplementedReconciler(keyRevocationKind, keyRevocations, client, now),
+    );
+
+    for (const object of trustDomains.list()) trustDomainQueue.add(objectKey(object));
+    for (const object of registrationEntries.list()) entryQueue.add(objectKey(object));
+    for (const object of keyRevocations.list()) revocationQueue.add(objectKey(object));
+    return new Operator(client, informers, queues, server, log);
   }
 
   /** Stops watching, lets reconciles in flight finish, and closes connections. */
   async stop(): Promise<void> {
     await Promise.all(this.#informers.map((informer) => informer.stop()));
     await Promise.all(this.#queues.map((queue) => queue.shutdown()));
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.#client.close();
     this.#log.info('stopped');
   }

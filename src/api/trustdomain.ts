@@ -50,10 +50,14 @@ export const jwtAlgorithmSchema = z.enum([
 ]);
 export type JwtAlgorithm = z.infer<typeof jwtAlgorithmSchema>;
 
+/**
+ * Floors are low so short-lived trust domains can exercise whole rotations in minutes; a CA lifetime
+ * under 6 times the SVID lifetimes it serves is refused by the operator, whatever the numbers.
+ */
 export const x509SvidTtl = () =>
-  duration({ min: '10m', max: '8760h', description: 'Lifetime of an X.509-SVID.' });
-/** A JWT-SVID kept in a Secret must outlive the kubelet's Secret refresh, hence the 10m floor. */
-export const jwtSvidTtl = () => duration({ min: '10m', max: '24h', description: 'Lifetime of a JWT-SVID.' });
+  duration({ min: '10s', max: '8760h', description: 'Lifetime of an X.509-SVID.' });
+export const jwtSvidTtl = () => duration({ min: '10s', max: '24h', description: 'Lifetime of a JWT-SVID.' });
+const authorityTtl = (description: string) => duration({ min: '1m', max: '87600h', description });
 
 const claimGrantSchema = z.object({
   namespaceSelector: labelSelectorSchema.describe('The namespaces this grant applies to.'),
@@ -69,22 +73,18 @@ const claimGrantSchema = z.object({
     .describe('DNS names these namespaces may claim; a leading "*." matches one label.'),
 });
 
-export const trustDomainSpecSchema = z.object({
+const trustDomainSpecFields = z.object({
   trustDomain: trustDomainNameSchema,
   ca: z
     .object({
       keyType: x509KeyTypeSchema.default('EC-P256').describe('Key type of the X.509 signing authorities.'),
-      ttl: duration({ min: '1h', max: '87600h', description: 'Lifetime of an X.509 authority.' }).default(
-        '24h',
-      ),
+      ttl: authorityTtl('Lifetime of an X.509 authority.').default('24h'),
     })
     .prefault({}),
   jwt: z
     .object({
       algorithm: jwtAlgorithmSchema.default('ES256').describe('Signing algorithm of the JWT authorities.'),
-      ttl: duration({ min: '1h', max: '87600h', description: 'Lifetime of a JWT signing key.' }).default(
-        '24h',
-      ),
+      ttl: authorityTtl('Lifetime of a JWT signing key.').default('24h'),
       issuer: z
         .string()
         .max(2048)
@@ -129,6 +129,14 @@ export const trustDomainSpecSchema = z.object({
     .describe('SPIFFE ID paths and DNS names that selected namespaces may claim beyond their own.'),
 });
 
+export const trustDomainSpecSchema = withRules(trustDomainSpecFields, [
+  {
+    cel: '!has(self.oidc) || has(self.jwt.issuer)',
+    message: 'oidc needs jwt.issuer: the discovery document names the issuer',
+    holds: (spec) => spec.oidc === undefined || spec.jwt.issuer !== undefined,
+  },
+]);
+
 export const authorityStateSchema = z.enum(['Prepared', 'Active', 'Old', 'Tainted', 'Revoked']);
 export const authorityKindSchema = z.enum(['X509', 'UpstreamX509', 'JWT']);
 
@@ -136,6 +144,11 @@ export const trustDomainStatusSchema = z.object({
   ...baseStatusFields,
   expiresAt: z.string().optional().describe('When the active X.509 authority expires.'),
   bundleSequence: z.int().min(0).optional(),
+  bundleNamespaces: z.int().min(0).optional().describe('How many namespaces hold the bundle ConfigMap.'),
+  foreignBundleNamespaces: z
+    .array(z.string())
+    .optional()
+    .describe('Namespaces where a ConfigMap of the bundle name exists that Trustline did not create.'),
   authorities: z
     .array(
       z.object({

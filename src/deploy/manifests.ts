@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { buildCrd, crdName } from '../api/crd.ts';
 import { allKinds } from '../api/kinds.ts';
 import { CLUSTER_ROLE_NAME, DEFAULT_NAMESPACE, OPERATOR_NAME } from './names.ts';
-import { operatorClusterRules } from './rbac.ts';
+import { operatorClusterRules, operatorNamespaceRules } from './rbac.ts';
 
 /** Every file `npm run generate` writes, by path relative to the repository root. */
 export type Artifacts = Map<string, string>;
@@ -15,7 +15,7 @@ const toYaml = (...documents: unknown[]): string =>
 const crdFile = (plural: string) => `${crdName({ plural })}.yaml`;
 
 /**
- * The operator's ServiceAccount, ClusterRole and binding. `names` lets the chart put Helm template
+ * The operator's ServiceAccount, its ClusterRole and namespaced Role, and their bindings. `names` lets the chart put Helm template
  * expressions where the kustomize base has plain names.
  */
 function rbacDocuments(names: { account: string; role: string; namespace: string }) {
@@ -36,6 +36,19 @@ function rbacDocuments(names: { account: string; role: string; namespace: string
       kind: 'ClusterRoleBinding',
       metadata: { name: names.role },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: names.role },
+      subjects: [{ kind: 'ServiceAccount', name: names.account, namespace: names.namespace }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: names.role, namespace: names.namespace },
+      rules: operatorNamespaceRules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: names.role, namespace: names.namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: names.role },
       subjects: [{ kind: 'ServiceAccount', name: names.account, namespace: names.namespace }],
     },
   ];

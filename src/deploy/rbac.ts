@@ -1,5 +1,6 @@
 import { GROUP } from '../api/group.ts';
 import { allKinds } from '../api/kinds.ts';
+import { trustDomainKind } from '../api/trustdomain.ts';
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -8,16 +9,27 @@ export interface PolicyRule {
 }
 
 const plurals = allKinds.map((kind) => kind.plural);
+const READ = ['get', 'list', 'watch'];
 
 /**
  * What the operator may do cluster-wide. The single source for every RBAC manifest Trustline ships:
  * `npm run generate` writes it into the Helm chart and the kustomize base.
  */
 export const operatorClusterRules: PolicyRule[] = [
-  { apiGroups: [GROUP], resources: plurals, verbs: ['get', 'list', 'watch'] },
-  {
-    apiGroups: [GROUP],
-    resources: plurals.map((plural) => `${plural}/status`),
-    verbs: ['patch'],
-  },
+  { apiGroups: [GROUP], resources: plurals, verbs: READ },
+  { apiGroups: [GROUP], resources: plurals.map((plural) => `${plural}/status`), verbs: ['patch'] },
+  // Finalizers that hold a TrustDomain's deletion while RegistrationEntries use it.
+  { apiGroups: [GROUP], resources: [trustDomainKind.plural], verbs: ['patch'] },
+  // The bundle goes to every namespace a TrustDomain selects, including ones created later.
+  { apiGroups: [''], resources: ['namespaces'], verbs: READ },
+  { apiGroups: [''], resources: ['configmaps'], verbs: [...READ, 'create', 'update', 'delete'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+];
+
+/**
+ * What the operator may do in its own namespace only: the journal Secrets hold every private key,
+ * so no cluster-wide role ever grants Secrets.
+ */
+export const operatorNamespaceRules: PolicyRule[] = [
+  { apiGroups: [''], resources: ['secrets'], verbs: [...READ, 'create', 'update'] },
 ];

@@ -28,6 +28,8 @@ export type ChangeType = 'added' | 'updated' | 'deleted';
 
 export interface InformerOptions {
   resource: ResourceType;
+  /** Watches one namespace of a namespaced resource; all namespaces when unset. */
+  namespace?: string;
   labelSelector?: string;
   onChange: (change: ChangeType, object: KubeObject) => void;
   log: Logger;
@@ -128,7 +130,7 @@ export class Informer {
     let resourceVersion = '';
     do {
       const page = listSchema.parse(
-        await this.#client.request('GET', collectionPath(this.#options.resource), {
+        await this.#client.request('GET', collectionPath(this.#options.resource, this.#options.namespace), {
           query: { limit: PAGE_SIZE, continue: continueToken, labelSelector: this.#options.labelSelector },
           signal: this.#stop.signal,
         }),
@@ -163,7 +165,7 @@ export class Informer {
     armInactivity();
     try {
       const lines = this.#client.lines(
-        collectionPath(this.#options.resource),
+        collectionPath(this.#options.resource, this.#options.namespace),
         {
           watch: true,
           resourceVersion: this.#resourceVersion,

@@ -12,6 +12,21 @@ export function trustlineResource(kind: { plural: string; scope: 'Cluster' | 'Na
   return { group: GROUP, version: VERSION, plural: kind.plural, namespaced: kind.scope === 'Namespaced' };
 }
 
+const core = (plural: string, namespaced: boolean): ResourceType => ({
+  group: '',
+  version: 'v1',
+  plural,
+  namespaced,
+});
+
+/** The built-in resources Trustline reads and writes. */
+export const coreResources = {
+  namespaces: core('namespaces', false),
+  configMaps: core('configmaps', true),
+  secrets: core('secrets', true),
+  events: core('events', true),
+} as const;
+
 const groupPrefix = (resource: ResourceType) =>
   resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
 

@@ -141,6 +141,7 @@ export class WorkQueue {
       const result = await this.#options.reconcile(key);
       this.#failures.delete(key);
       retryAfter = result?.requeueAfterMs;
+      log.debug({ queue: name, key, requeueAfterMs: retryAfter }, 'reconciled');
     } catch (error) {
       const failures = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, failures);

@@ -77,16 +77,55 @@ export class OperatorProcess {
     child.stderr?.on('data', collect);
   }
 
-  static async start(): Promise<OperatorProcess> {
+  /** Starts the operator with `env` added to its environment; metrics go to a free loopback port. */
+  static async start(env: Record<string, string> = {}): Promise<OperatorProcess> {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'main.ts')], {
-      env: { ...process.env, KUBECONFIG: inject('kubeconfig'), LOG_LEVEL: 'debug' },
+      env: {
+        ...process.env,
+        KUBECONFIG: inject('kubeconfig'),
+        LOG_LEVEL: 'debug',
+        TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
+        ...env,
+      },
       cwd: REPO_ROOT,
     });
     const operator = new OperatorProcess(child);
-    await waitFor('the operator to sync its caches', async () =>
-      operator.log.includes('caches synced') ? true : undefined,
-    );
+    await waitFor('the operator to sync its caches', async () => {
+      if (child.exitCode !== null)
+        throw new Error(`the operator exited with ${child.exitCode}:\n${operator.log}`);
+      return operator.log.includes('caches synced') ? true : undefined;
+    });
     return operator;
+  }
+
+  /** The log lines, parsed. */
+  entries(): Record<string, unknown>[] {
+    return this.log
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line));
+  }
+
+  /** The loopback port the operator serves /metrics on. */
+  metricsPort(): number {
+    const entry = this.entries().find((line) => line.msg === 'serving metrics and health probes');
+    if (typeof entry?.port !== 'number') throw new Error(`the operator logged no metrics port:\n${this.log}`);
+    return entry.port;
+  }
+
+  /** Resolves with the signal or exit code once the process has ended. */
+  exited(): Promise<string | number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      return Promise.resolve(this.child.signalCode ?? this.child.exitCode);
+    }
+    return new Promise((resolve) => this.child.once('exit', (code, signal) => resolve(signal ?? code)));
+  }
+
+  /** Kills the operator at once, as a crash or an OOM kill would. */
+  async kill(): Promise<void> {
+    const exited = this.exited();
+    this.child.kill('SIGKILL');
+    await exited;
   }
 
   /** Sends SIGTERM and resolves with the exit code. */

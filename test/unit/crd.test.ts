@@ -184,12 +184,12 @@ describe('CRD validations and defaults', () => {
     if (!Array.isArray(validations)) return;
     expect(validations.map((validation) => at(validation, 'message'))).toEqual([
       'must be a duration such as 90m or 24h (units: h, m, s, ms)',
-      'must be at least 1h',
+      'must be at least 1m',
       'must be at most 87600h',
     ]);
     const [parses, atLeast] = validations.map((validation) => String(at(validation, 'rule')));
     expect(parses?.startsWith("self.matches('^[-+]?")).toBe(true);
-    expect(atLeast).toBe(`!${parses} || duration(self) >= duration('1h')`);
+    expect(atLeast).toBe(`!${parses} || duration(self) >= duration('1m')`);
   });
 
   it('puts the defaults into the schema', () => {

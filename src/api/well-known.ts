@@ -1,0 +1,35 @@
+import { GROUP } from './group.ts';
+
+/** Labels, annotations, finalizers and data keys Trustline writes and users may select on. */
+
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_TRUSTLINE = 'trustline';
+/** On objects published for a TrustDomain: the TrustDomain's object name. */
+export const LABEL_TRUST_DOMAIN_OBJECT = `${GROUP}/trustdomain`;
+/** On the journal Secret: a DNS-safe form of the trust domain name (the full name is in the journal). */
+/** On published ConfigMaps: which document they carry. */
+export const LABEL_CONTENT = `${GROUP}/content`;
+export const CONTENT_TRUST_BUNDLE = 'trust-bundle';
+export const CONTENT_OIDC_DISCOVERY = 'oidc-discovery';
+export const LABEL_JOURNAL = `${GROUP}/journal`;
+export const ANNOTATION_TRUST_DOMAIN = `${GROUP}/trust-domain`;
+
+/** Holds a TrustDomain's deletion while RegistrationEntries still use it. */
+export const FINALIZER_IN_USE = `${GROUP}/in-use-protection`;
+
+/** Keys of the trust bundle ConfigMap. */
+export const BUNDLE_PEM_KEY = 'bundle.pem';
+export const BUNDLE_SPIFFE_KEY = 'bundle.spiffe.json';
+export const BUNDLE_JWKS_KEY = 'jwks.json';
+
+/** Keys of the OIDC discovery ConfigMap, named after the paths a web server serves them at. */
+export const OIDC_DISCOVERY_KEY = 'openid-configuration';
+export const OIDC_KEYS_KEY = 'keys';
+
+/** Key of the journal Secret. */
+export const JOURNAL_KEY = 'journal.json';
+
+/** Keys of an upstream CA Secret, as cert-manager and kubernetes.io/tls Secrets name them. */
+export const UPSTREAM_CERT_KEY = 'tls.crt';
+export const UPSTREAM_PRIVATE_KEY_KEY = 'tls.key';
+export const UPSTREAM_ROOTS_KEY = 'ca.crt';

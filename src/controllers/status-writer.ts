@@ -1,0 +1,42 @@
+import { isDeepStrictEqual } from 'node:util';
+import { baseStatusSchema } from '../api/meta.ts';
+import { type DesiredCondition, setCondition } from '../core/conditions.ts';
+import type { KubeObject } from '../kube/informer.ts';
+import { objectPath, type ResourceType } from '../kube/resources.ts';
+import type { RestClient } from '../kube/rest.ts';
+
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? {}));
+
+const conditionsOf = (status: unknown) => baseStatusSchema.safeParse(status).data?.conditions;
+
+/**
+ * Patches an object's status to `fields` plus the given conditions, and writes nothing when a reader
+ * would see no difference. Status has one writer per object (the work queue never runs a key twice at
+ * once), so the patch carries no resourceVersion and a stale cache costs a redundant write, not an error.
+ */
+export async function writeStatus(
+  client: RestClient,
+  resource: ResourceType,
+  object: KubeObject,
+  fields: Record<string, unknown>,
+  conditions: readonly DesiredCondition[],
+  now: Date,
+): Promise<boolean> {
+  const current = object.status;
+  const generation = object.metadata.generation;
+  let merged = conditionsOf(current);
+  for (const condition of conditions) merged = setCondition(merged, condition, now, generation);
+  const desired = plain({
+    ...(typeof current === 'object' && current !== null ? current : {}),
+    ...fields,
+    observedGeneration: generation,
+    conditions: merged,
+  });
+  if (isDeepStrictEqual(plain(current), desired)) return false;
+  await client.request(
+    'PATCH',
+    `${objectPath(resource, object.metadata.name, object.metadata.namespace)}/status`,
+    { contentType: 'application/merge-patch+json', body: { status: desired } },
+  );
+  return true;
+}

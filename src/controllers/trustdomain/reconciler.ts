@@ -1,0 +1,470 @@
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { type TrustDomain, trustDomainKind, trustDomainSchema } from '../../api/trustdomain.ts';
+import { describeIssues } from '../../api/validation.ts';
+import {
+  BUNDLE_JWKS_KEY,
+  BUNDLE_PEM_KEY,
+  BUNDLE_SPIFFE_KEY,
+  CONTENT_OIDC_DISCOVERY,
+  CONTENT_TRUST_BUNDLE,
+  FINALIZER_IN_USE,
+} from '../../api/well-known.ts';
+import { encodeJournal, JournalError } from '../../core/authorities/journal-codec.ts';
+import { type AuthorityChange, advanceAuthorities } from '../../core/authorities/lifecycle.ts';
+import { mintJwtAuthority, mintX509Authority } from '../../core/authorities/mint.ts';
+import type { Authority } from '../../core/authorities/model.ts';
+import { parseUpstreamCA, type UpstreamCA, UpstreamError } from '../../core/authorities/upstream.ts';
+import { oidcDiscoveryFiles } from '../../core/bundle/oidc.ts';
+import {
+  buildTrustBundle,
+  CONFIGMAP_LIMIT_BYTES,
+  refreshHintSeconds,
+  sequenceFor,
+} from '../../core/bundle/trust-bundle.ts';
+import type { DesiredCondition } from '../../core/conditions.ts';
+import { selectorMatches } from '../../core/selector.ts';
+import { conflictingOwner, type TrustDomainClaim } from '../../core/trustdomain/conflicts.ts';
+import { authorityPolicy, lifetimeProblem } from '../../core/trustdomain/lifetimes.ts';
+import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../../core/trustdomain/reasons.ts';
+import { activeX509Expiry, authorityStatuses } from '../../core/trustdomain/status.ts';
+import type { EventRecorder } from '../../kube/events.ts';
+import type { Informer, KubeObject } from '../../kube/informer.ts';
+import { objectPath, trustlineResource } from '../../kube/resources.ts';
+import type { RestClient } from '../../kube/rest.ts';
+import type { ReconcileResult } from '../../kube/workqueue.ts';
+import type { AuditLog } from '../../observability/audit.ts';
+import type { FailpointTrigger } from '../../observability/failpoints.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { writeStatus } from '../status-writer.ts';
+import { JournalStore, type StoredJournal } from './journal-store.ts';
+import { publish, publishedCopies } from './publisher.ts';
+
+export interface TrustDomainCaches {
+  trustDomains: Informer;
+  registrationEntries: Informer;
+  namespaces: Informer;
+  configMaps: Informer;
+  /** Secrets in the operator's namespace. */
+  secrets: Informer;
+}
+
+export interface TrustDomainControllerOptions {
+  client: RestClient;
+  caches: TrustDomainCaches;
+  operatorNamespace: string;
+  log: Logger;
+  now: () => Date;
+  metrics: Metrics;
+  audit: AuditLog;
+  events: EventRecorder;
+  failpoint: FailpointTrigger;
+}
+
+const resource = trustlineResource(trustDomainKind);
+/** A level-triggered safety net: foreign ConfigMaps and namespaces are looked at again this often. */
+const RESYNC_MS = 10 * 60_000;
+/** Wake a little after a threshold so the clock has surely passed it. */
+const THRESHOLD_SLACK_MS = 1_000;
+const MAX_NAMES_IN_MESSAGE = 10;
+
+const entryRefSchema = z.object({
+  metadata: z.object({ name: z.string(), namespace: z.string().optional() }),
+  spec: z.object({ trustDomainRef: z.object({ name: z.string() }) }),
+});
+const namespaceSchema = z.object({
+  metadata: z.object({
+    name: z.string(),
+    labels: z.record(z.string(), z.string()).optional(),
+    deletionTimestamp: z.string().optional(),
+  }),
+});
+const secretDataSchema = z.object({ data: z.record(z.string(), z.string()).optional() });
+
+const ready = (reason: string, message: string, status: 'True' | 'False' = 'False'): DesiredCondition => ({
+  type: 'Ready',
+  status,
+  reason,
+  message,
+});
+
+const listNames = (names: readonly string[]): string =>
+  names.length > MAX_NAMES_IN_MESSAGE
+    ? `${names.slice(0, MAX_NAMES_IN_MESSAGE).join(', ')} and ${names.length - MAX_NAMES_IN_MESSAGE} more`
+    : names.join(', ');
+
+const CHANGE_EVENT: Record<AuthorityChange['to'], string> = {
+  Prepared: 'AuthorityPrepared',
+  Active: 'AuthorityActivated',
+  Old: 'AuthorityRetired',
+  Tainted: 'AuthorityTainted',
+  Revoked: 'AuthorityRevoked',
+  Pruned: 'AuthorityPruned',
+};
+
+/**
+ * Reconciles one TrustDomain: checks the spec, advances its authorities through their lifecycle,
+ * records them in the journal before anything they sign is published, publishes the trust bundle and
+ * the OIDC discovery documents, and reports status. Every step is idempotent, so a reconcile cut off
+ * anywhere converges on the next one.
+ */
+export class TrustDomainReconciler {
+  readonly #options: TrustDomainControllerOptions;
+  readonly #journals: JournalStore;
+
+  constructor(options: TrustDomainControllerOptions) {
+    this.#options = options;
+    this.#journals = new JournalStore(options.client, options.operatorNamespace);
+  }
+
+  readonly reconcile = async (key: string): Promise<ReconcileResult> => {
+    const object = this.#options.caches.trustDomains.get(key);
+    if (!object) return undefined;
+    const parsed = trustDomainSchema.safeParse(object);
+    if (!parsed.success) {
+      await this.#report(object, ready(TrustDomainReason.InvalidSpec, describeIssues(parsed.error)));
+      return undefined;
+    }
+    const trustDomain = parsed.data;
+    if (trustDomain.metadata.deletionTimestamp) return this.#finalize(object, trustDomain);
+    if (!trustDomain.metadata.finalizers?.includes(FINALIZER_IN_USE)) {
+      // The update this causes brings the object back through the queue.
+      await this.#setFinalizers(trustDomain, [...(trustDomain.metadata.finalizers ?? []), FINALIZER_IN_USE]);
+      return undefined;
+    }
+    const refusal = this.#refusal(trustDomain);
+    if (refusal) {
+      await this.#report(object, refusal);
+      return undefined;
+    }
+    const upstream = this.#upstream(trustDomain);
+    if (upstream instanceof Error) {
+      await this.#report(
+        object,
+        ready(
+          upstream instanceof UpstreamError
+            ? TrustDomainReason.UpstreamInvalid
+            : TrustDomainReason.UpstreamNotFound,
+          upstream.message,
+        ),
+      );
+      return undefined;
+    }
+    let stored: StoredJournal;
+    try {
+      stored = await this.#journals.load(trustDomain.spec.trustDomain);
+    } catch (error) {
+      if (!(error instanceof JournalError)) throw error;
+      this.#options.log.error(
+        { trustDomain: trustDomain.spec.trustDomain, err: error },
+        'journal unreadable',
+      );
+      await this.#report(
+        object,
+        ready(
+          TrustDomainReason.JournalInvalid,
+          `${error.message}; Trustline leaves it untouched until it is repaired`,
+        ),
+      );
+      return undefined;
+    }
+    return this.#rotateAndPublish(object, trustDomain, upstream, stored);
+  };
+
+  /** Problems with the spec that stop Trustline from touching the keys at all. */
+  #refusal(trustDomain: TrustDomain): DesiredCondition | undefined {
+    const lifetimes = lifetimeProblem(trustDomain.spec);
+    if (lifetimes) return ready(TrustDomainReason.LifetimeTooShort, lifetimes);
+    const claims = this.#options.caches.trustDomains.list().flatMap((other): TrustDomainClaim[] => {
+      const spec = z.object({ trustDomain: z.string() }).safeParse(other.spec);
+      return spec.success
+        ? [
+            {
+              name: other.metadata.name,
+              trustDomain: spec.data.trustDomain,
+              creationTimestamp: other.metadata.creationTimestamp,
+            },
+          ]
+        : [];
+    });
+    const owner = conflictingOwner(
+      {
+        name: trustDomain.metadata.name,
+        trustDomain: trustDomain.spec.trustDomain,
+        creationTimestamp: trustDomain.metadata.creationTimestamp,
+      },
+      claims,
+    );
+    if (owner) {
+      return ready(
+        TrustDomainReason.Conflict,
+        `TrustDomain ${owner.name} already serves trust domain ${trustDomain.spec.trustDomain} and is older`,
+      );
+    }
+    return undefined;
+  }
+
+  /** The upstream CA, undefined when the trust domain is self-signed, or why it cannot be used. */
+  #upstream(trustDomain: TrustDomain): UpstreamCA | undefined | Error {
+    const reference = trustDomain.spec.upstream;
+    if (!reference) return undefined;
+    const { operatorNamespace, caches, now } = this.#options;
+    const secret = caches.secrets.get(`${operatorNamespace}/${reference.secretName}`);
+    if (!secret) {
+      return new Error(`upstream CA Secret ${operatorNamespace}/${reference.secretName} does not exist`);
+    }
+    const data = secretDataSchema.safeParse(secret).data?.data ?? {};
+    const decoded = Object.fromEntries(
+      Object.entries(data).map(([name, value]) => [name, Buffer.from(value, 'base64').toString('utf8')]),
+    );
+    try {
+      return parseUpstreamCA(decoded, now());
+    } catch (error) {
+      if (error instanceof UpstreamError) {
+        return new UpstreamError(
+          error.code,
+          `upstream CA Secret ${operatorNamespace}/${reference.secretName}: ${error.message}`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  async #rotateAndPublish(
+    object: KubeObject,
+    trustDomain: TrustDomain,
+    upstream: UpstreamCA | undefined,
+    stored: StoredJournal,
+  ): Promise<ReconcileResult> {
+    const { now: clock, failpoint, audit, metrics, events, log } = this.#options;
+    const now = clock();
+    const name = trustDomain.spec.trustDomain;
+    const policy = authorityPolicy(trustDomain.spec);
+    const mint = async (type: 'X509' | 'JWT'): Promise<Authority> => {
+      const authority =
+        type === 'X509'
+          ? await mintX509Authority({
+              trustDomain: name,
+              keyType: policy.x509.keyType,
+              now,
+              ttlMs: policy.x509.ttlMs,
+              upstream,
+            })
+          : await mintJwtAuthority({ algorithm: policy.jwt.algorithm, now, ttlMs: policy.jwt.ttlMs });
+      audit.signed({
+        operation: type === 'X509' ? 'x509-authority' : 'jwt-authority',
+        trustDomain: name,
+        signer: authority.type === 'X509' ? (authority.upstream?.signerId ?? authority.id) : authority.id,
+        subject: authority.id,
+        notBefore: authority.notBefore,
+        notAfter: authority.notAfter,
+        for: `TrustDomain/${trustDomain.metadata.name}`,
+      });
+      failpoint('authority-minted');
+      return authority;
+    };
+    const advanced = await advanceAuthorities({
+      journal: stored.journal,
+      now,
+      policy,
+      mint,
+      upstreamSignerId: upstream?.signerId,
+    });
+    const bundle = buildTrustBundle({
+      journal: advanced.journal,
+      now,
+      upstreamRoots: upstream?.roots,
+      refreshHintSeconds: refreshHintSeconds(policy),
+    });
+    const journal = sequenceFor(advanced.journal, bundle.contentHash);
+    const changed = encodeJournal(journal) !== encodeJournal(stored.journal);
+    if (changed) {
+      // The commit point: after this write the new keys exist; before it, they never did.
+      await this.#journals.save(stored, journal);
+      failpoint('journal-written');
+    }
+    for (const change of advanced.changes) {
+      metrics.countRotation(name, change.type, change.to);
+      log.info({ trustDomain: name, ...change }, 'authority changed state');
+      await events.record(
+        { apiVersion: trustDomain.apiVersion, kind: trustDomain.kind, metadata: trustDomain.metadata },
+        'Normal',
+        CHANGE_EVENT[change.to],
+        `${change.type === 'X509' ? 'X.509' : 'JWT'} authority ${change.id}: ${change.from ?? 'new'} to ${change.to} (${change.reason})`,
+      );
+    }
+    metrics.setAuthorities(
+      name,
+      journal.authorities.map(({ type, id, state, notAfter }) => ({
+        type,
+        id,
+        state,
+        notAfter: new Date(notAfter),
+      })),
+    );
+    metrics.setBundleSequence(name, journal.bundle.sequence);
+
+    const statusFields = {
+      authorities: authorityStatuses(journal),
+      bundleSequence: journal.bundle.sequence,
+      expiresAt: activeX509Expiry(journal),
+    };
+    if (bundle.byteLength > CONFIGMAP_LIMIT_BYTES) {
+      await this.#report(
+        object,
+        ready(
+          TrustDomainReason.BundleTooLarge,
+          `the trust bundle is ${bundle.byteLength} bytes, over the ${CONFIGMAP_LIMIT_BYTES}-byte ConfigMap limit; remove roots from the upstream ca.crt`,
+        ),
+        statusFields,
+      );
+      return { requeueAfterMs: RESYNC_MS };
+    }
+
+    const owner = { name: trustDomain.metadata.name, uid: trustDomain.metadata.uid ?? '' };
+    const configMaps = this.#options.caches.configMaps.list();
+    const namespaces = this.#bundleNamespaces(trustDomain);
+    const published = await publish(
+      this.#options.client,
+      {
+        name: trustDomain.spec.bundle.configMapName ?? `${trustDomain.metadata.name}-trust-bundle`,
+        content: CONTENT_TRUST_BUNDLE,
+        data: {
+          [BUNDLE_PEM_KEY]: bundle.files[BUNDLE_PEM_KEY],
+          [BUNDLE_SPIFFE_KEY]: bundle.files[BUNDLE_SPIFFE_KEY],
+          [BUNDLE_JWKS_KEY]: bundle.files[BUNDLE_JWKS_KEY],
+        },
+        namespaces,
+        owner,
+      },
+      publishedCopies(configMaps, owner, CONTENT_TRUST_BUNDLE),
+      () => {
+        if (changed) failpoint('bundle-partly-published');
+      },
+    );
+    const oidc = trustDomain.spec.oidc;
+    const issuer = trustDomain.spec.jwt.issuer;
+    const oidcForeign =
+      oidc && issuer
+        ? (
+            await publish(
+              this.#options.client,
+              {
+                name: oidc.configMapName,
+                content: CONTENT_OIDC_DISCOVERY,
+                data: oidcDiscoveryFiles({ issuer, jwks: bundle.files[BUNDLE_JWKS_KEY] }),
+                namespaces: [oidc.namespace],
+                owner,
+              },
+              publishedCopies(configMaps, owner, CONTENT_OIDC_DISCOVERY),
+            )
+          ).foreign
+        : [];
+    if (changed) failpoint('bundle-published');
+
+    const foreign = published.foreign;
+    const active = journal.authorities.filter((authority) => authority.state === 'Active');
+    await this.#report(
+      object,
+      oidcForeign.length > 0
+        ? ready(
+            TrustDomainReason.ForeignConfigMap,
+            `ConfigMap ${oidc?.namespace}/${oidc?.configMapName} exists and was not created by Trustline; the OIDC discovery documents were not written`,
+          )
+        : ready(
+            TrustDomainReason.Ready,
+            `active authorities: ${active.map((authority) => `${authority.type} ${authority.id}`).join(', ')}; bundle sequence ${journal.bundle.sequence}`,
+            'True',
+          ),
+      {
+        ...statusFields,
+        bundleNamespaces: namespaces.length - foreign.length,
+        foreignBundleNamespaces: foreign,
+      },
+      foreign.length > 0
+        ? {
+            type: BUNDLE_PUBLISHED_CONDITION,
+            status: 'False',
+            reason: TrustDomainReason.ForeignConfigMap,
+            message: `a ConfigMap of the bundle's name that Trustline did not create exists in: ${listNames(foreign)}`,
+          }
+        : {
+            type: BUNDLE_PUBLISHED_CONDITION,
+            status: 'True',
+            reason: TrustDomainReason.Published,
+            message: `published to ${namespaces.length} namespaces`,
+          },
+    );
+    const rootExpiries = (upstream?.roots ?? [])
+      .map((root) => Date.parse(root.notAfter))
+      .filter((expiry) => expiry > now.getTime());
+    const wakeAt = Math.min(advanced.nextCheckAt.getTime(), ...rootExpiries);
+    return {
+      requeueAfterMs: Math.min(RESYNC_MS, Math.max(0, wakeAt - clock().getTime()) + THRESHOLD_SLACK_MS),
+    };
+  }
+
+  /** The namespaces the bundle goes to: every one the selector matches that is not being deleted. */
+  #bundleNamespaces(trustDomain: TrustDomain): string[] {
+    const selector = trustDomain.spec.bundle.namespaceSelector ?? {};
+    return this.#options.caches.namespaces
+      .list()
+      .flatMap((object) => {
+        const namespace = namespaceSchema.safeParse(object);
+        if (!namespace.success || namespace.data.metadata.deletionTimestamp) return [];
+        return selectorMatches(selector, namespace.data.metadata.labels)
+          ? [namespace.data.metadata.name]
+          : [];
+      })
+      .sort();
+  }
+
+  async #finalize(object: KubeObject, trustDomain: TrustDomain): Promise<ReconcileResult> {
+    if (!trustDomain.metadata.finalizers?.includes(FINALIZER_IN_USE)) return undefined;
+    const users = this.#options.caches.registrationEntries.list().flatMap((entry) => {
+      const parsed = entryRefSchema.safeParse(entry);
+      return parsed.success && parsed.data.spec.trustDomainRef.name === trustDomain.metadata.name
+        ? [`${parsed.data.metadata.namespace}/${parsed.data.metadata.name}`]
+        : [];
+    });
+    if (users.length > 0) {
+      await this.#report(
+        object,
+        ready(
+          TrustDomainReason.InUse,
+          `deletion waits for ${users.length} RegistrationEntries that use this trust domain: ${listNames(users.sort())}`,
+        ),
+      );
+      return undefined;
+    }
+    await this.#setFinalizers(
+      trustDomain,
+      (trustDomain.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FINALIZER_IN_USE),
+    );
+    this.#options.metrics.forgetTrustDomain(trustDomain.spec.trustDomain);
+    return undefined;
+  }
+
+  async #setFinalizers(trustDomain: TrustDomain, finalizers: string[]): Promise<void> {
+    await this.#options.client.request('PATCH', objectPath(resource, trustDomain.metadata.name), {
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { finalizers, resourceVersion: trustDomain.metadata.resourceVersion } },
+    });
+  }
+
+  #report(
+    object: KubeObject,
+    condition: DesiredCondition,
+    fields: Record<string, unknown> = {},
+    ...more: DesiredCondition[]
+  ): Promise<boolean> {
+    return writeStatus(
+      this.#options.client,
+      resource,
+      object,
+      fields,
+      [condition, ...more],
+      this.#options.now(),
+    );
+  }
+}

@@ -1,0 +1,58 @@
+/** A copy of a published ConfigMap as the cache holds it. */
+export interface PublishedCopy {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  data: Readonly<Record<string, string>>;
+  /** The uid of the TrustDomain in its ownerReferences, if any. */
+  ownerUid: string | undefined;
+}
+
+export interface PublicationPlan {
+  create: string[];
+  update: { namespace: string; resourceVersion: string }[];
+  remove: { namespace: string; name: string; resourceVersion: string }[];
+}
+
+const sameData = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+};
+
+/**
+ * What to write so that exactly `namespaces` hold a ConfigMap `name` with `data`, owned by `ownerUid`,
+ * given the copies Trustline already published. Copies that match are left alone (no write), copies
+ * that were edited or lost their owner are put back, and copies elsewhere or under an old name go.
+ */
+export function planPublication({
+  name,
+  data,
+  namespaces,
+  existing,
+  ownerUid,
+}: {
+  name: string;
+  data: Readonly<Record<string, string>>;
+  namespaces: readonly string[];
+  existing: readonly PublishedCopy[];
+  ownerUid: string;
+}): PublicationPlan {
+  const wanted = new Set(namespaces);
+  const plan: PublicationPlan = { create: [], update: [], remove: [] };
+  const present = new Set<string>();
+  for (const copy of existing) {
+    if (copy.name !== name || !wanted.has(copy.namespace)) {
+      plan.remove.push({ namespace: copy.namespace, name: copy.name, resourceVersion: copy.resourceVersion });
+      continue;
+    }
+    present.add(copy.namespace);
+    if (!sameData(copy.data, data) || copy.ownerUid !== ownerUid) {
+      plan.update.push({ namespace: copy.namespace, resourceVersion: copy.resourceVersion });
+    }
+  }
+  for (const namespace of wanted) {
+    if (!present.has(namespace)) plan.create.push(namespace);
+  }
+  plan.create.sort();
+  return plan;
+}

@@ -1,0 +1,17 @@
+/** Reasons of a TrustDomain's conditions: stable strings users and alerts match on. */
+export const TrustDomainReason = {
+  Ready: 'AuthoritiesActive',
+  InvalidSpec: 'InvalidSpec',
+  LifetimeTooShort: 'LifetimeTooShort',
+  Conflict: 'Conflict',
+  UpstreamNotFound: 'UpstreamNotFound',
+  UpstreamInvalid: 'UpstreamInvalid',
+  JournalInvalid: 'JournalInvalid',
+  BundleTooLarge: 'BundleTooLarge',
+  InUse: 'InUse',
+  Published: 'Published',
+  ForeignConfigMap: 'ForeignConfigMap',
+} as const;
+
+/** The condition next to Ready that says whether every selected namespace holds the bundle. */
+export const BUNDLE_PUBLISHED_CONDITION = 'BundlePublished';

@@ -1,0 +1,28 @@
+/**
+ * Named points where the operator can be made to die at once (SIGKILL, no cleanup), to prove that a
+ * rotation cut off at any step converges after restart. Set `TRUSTLINE_FAILPOINTS` to a comma-separated
+ * list of names; unset in production, where each call is one Set lookup.
+ */
+export const FAILPOINTS = [
+  'authority-minted',
+  'journal-written',
+  'bundle-partly-published',
+  'bundle-published',
+] as const;
+export type Failpoint = (typeof FAILPOINTS)[number];
+
+export type FailpointTrigger = (name: Failpoint) => void;
+
+export function failpointsFromEnvironment(value = process.env.TRUSTLINE_FAILPOINTS): FailpointTrigger {
+  const armed = new Set((value ?? '').split(',').map((name) => name.trim()));
+  for (const name of armed) {
+    if (name !== '' && !(FAILPOINTS as readonly string[]).includes(name)) {
+      throw new Error(
+        `TRUSTLINE_FAILPOINTS names an unknown failpoint ${name}; known: ${FAILPOINTS.join(', ')}`,
+      );
+    }
+  }
+  return (name) => {
+    if (armed.has(name)) process.kill(process.pid, 'SIGKILL');
+  };
+}

@@ -1,0 +1,182 @@
+import { execFile } from 'node:child_process';
+import { webcrypto } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { z } from 'zod';
+import { API_VERSION } from '../../src/api/group.ts';
+import { type TrustDomain, trustDomainKind, trustDomainSchema } from '../../src/api/trustdomain.ts';
+import { JOURNAL_KEY } from '../../src/api/well-known.ts';
+import { journalSecretName } from '../../src/core/authorities/journal-codec.ts';
+import { importX509SigningKey } from '../../src/core/authorities/keys.ts';
+import { type Journal, journalSchema, type X509Authority } from '../../src/core/authorities/model.ts';
+import { x509 } from '../../src/core/authorities/x509.ts';
+import { KubeApiError } from '../../src/kube/errors.ts';
+import { collectionPath, coreResources, objectPath, trustlineResource } from '../../src/kube/resources.ts';
+import type { RestClient } from '../../src/kube/rest.ts';
+import { waitFor } from './support.ts';
+
+/** Shared steps of the TrustDomain integration tests: objects, journals, bundles, and openssl. */
+
+export const trustDomains = trustlineResource(trustDomainKind);
+
+const configMapSchema = z.object({
+  metadata: z.looseObject({
+    name: z.string(),
+    resourceVersion: z.string(),
+    labels: z.record(z.string(), z.string()).optional(),
+  }),
+  data: z.record(z.string(), z.string()).optional(),
+});
+const secretSchema = z.object({
+  metadata: z.looseObject({ resourceVersion: z.string() }),
+  data: z.record(z.string(), z.string()),
+});
+
+export async function createNamespace(client: RestClient, name: string, labels: Record<string, string> = {}) {
+  await client.request('POST', collectionPath(coreResources.namespaces), {
+    body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } },
+  });
+}
+
+export async function createTrustDomain(client: RestClient, name: string, spec: Record<string, unknown>) {
+  await client.request('POST', collectionPath(trustDomains), {
+    body: { apiVersion: API_VERSION, kind: 'TrustDomain', metadata: { name }, spec },
+  });
+}
+
+export async function readTrustDomain(client: RestClient, name: string): Promise<TrustDomain> {
+  return trustDomainSchema.parse(await client.request('GET', objectPath(trustDomains, name)));
+}
+
+async function orUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof KubeApiError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+export const readConfigMap = (client: RestClient, namespace: string, name: string) =>
+  orUndefined(async () =>
+    configMapSchema.parse(await client.request('GET', objectPath(coreResources.configMaps, name, namespace))),
+  );
+
+/** The journal as the operator wrote it, with the Secret's resourceVersion. */
+export async function readJournal(
+  client: RestClient,
+  namespace: string,
+  trustDomain: string,
+): Promise<{ journal: Journal; resourceVersion: string } | undefined> {
+  const secret = await orUndefined(async () =>
+    secretSchema.parse(
+      await client.request(
+        'GET',
+        objectPath(coreResources.secrets, journalSecretName(trustDomain), namespace),
+      ),
+    ),
+  );
+  if (!secret) return undefined;
+  const text = Buffer.from(secret.data[JOURNAL_KEY] ?? '', 'base64').toString('utf8');
+  return { journal: journalSchema.parse(JSON.parse(text)), resourceVersion: secret.metadata.resourceVersion };
+}
+
+/** Waits until the TrustDomain reports Ready with the given status and reason for its current generation. */
+export function waitForReady(client: RestClient, name: string, status: 'True' | 'False', reason?: string) {
+  return waitFor(`TrustDomain ${name} Ready=${status}${reason ? ` (${reason})` : ''}`, async () => {
+    const object = await readTrustDomain(client, name);
+    const ready = object.status?.conditions?.find((condition) => condition.type === 'Ready');
+    return object.status?.observedGeneration === object.metadata.generation &&
+      ready?.status === status &&
+      (reason === undefined || ready.reason === reason)
+      ? object
+      : undefined;
+  });
+}
+
+export const activeAuthority = (journal: Journal, type: 'X509' | 'JWT') => {
+  const active = journal.authorities.filter(
+    (authority) => authority.type === type && authority.state === 'Active',
+  );
+  expect(active, `exactly one active ${type} authority`).toHaveLength(1);
+  return active[0];
+};
+
+export const activeX509 = (journal: Journal): X509Authority => {
+  const active = activeAuthority(journal, 'X509');
+  if (active?.type !== 'X509') throw new Error('no active X.509 authority');
+  return active;
+};
+
+/** A workload certificate signed by an authority, as an SVID would be: what relying parties verify. */
+export async function signLeaf(authority: X509Authority, trustDomain: string): Promise<string> {
+  const signer = importX509SigningKey(authority.privateKey);
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ]);
+  const issuer = new x509.X509Certificate(authority.certificate);
+  const now = Date.now();
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: '01',
+    subject: 'O=Test Workload',
+    issuer: issuer.subject,
+    notBefore: new Date(now - 10_000),
+    notAfter: new Date(Math.min(now + 600_000, Date.parse(authority.notAfter))),
+    publicKey: keys.publicKey,
+    signingKey: signer.key,
+    signingAlgorithm: signer.algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'url', value: `spiffe://${trustDomain}/test/workload` },
+      ]),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer, false),
+    ],
+  });
+  return leaf.toString('pem');
+}
+
+/** Runs `openssl verify`; a machine without openssl fails the test with what to install. */
+export async function opensslVerify(files: {
+  roots: string;
+  untrusted?: string;
+  leaf: string;
+}): Promise<{ ok: boolean; output: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'trustline-verify-'));
+  const path = (name: string) => join(dir, name);
+  await writeFile(path('roots.pem'), files.roots);
+  await writeFile(path('leaf.pem'), files.leaf);
+  const args = ['verify', '-CAfile', path('roots.pem')];
+  if (files.untrusted !== undefined) {
+    await writeFile(path('untrusted.pem'), files.untrusted);
+    args.push('-untrusted', path('untrusted.pem'));
+  }
+  args.push(path('leaf.pem'));
+  return new Promise((resolve, reject) => {
+    execFile('openssl', args, (error, stdout, stderr) => {
+      if (error && 'code' in error && error.code === 'ENOENT') {
+        reject(new Error('openssl is not installed; install it (Debian: apt-get install openssl)'));
+        return;
+      }
+      resolve({ ok: error === null, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+/** Deletes TrustDomains a test created and waits until they are gone, finalizers included. */
+export async function deleteTrustDomains(client: RestClient, names: readonly string[]) {
+  for (const name of names) {
+    await orUndefined(() => client.request('DELETE', objectPath(trustDomains, name)));
+  }
+  for (const name of names) {
+    await waitFor(`TrustDomain ${name} to be deleted`, async () =>
+      (await orUndefined(() => client.request('GET', objectPath(trustDomains, name)))) === undefined
+        ? true
+        : undefined,
+    );
+  }
+}
