@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, uniqueName } from './support.ts';
 
 const trustDomain = (name: string, spec: string) => `apiVersion: trustline.dev/v1alpha1
@@ -9,6 +9,13 @@ spec: ${spec}
 `;
 
 describe('the CRDs on a real apiserver', () => {
+  /** Objects to remove afterwards, so operators started by later files do not serve them. */
+  const cleanup: string[] = [];
+
+  afterAll(async () => {
+    if (cleanup.length > 0) await kubectl(['delete', '--ignore-not-found', ...cleanup]);
+  });
+
   beforeAll(async () => {
     const applied = await kubectl(['apply', '-f', 'crds/']);
     expect(applied.stderr).toBe('');
@@ -26,6 +33,7 @@ describe('the CRDs on a real apiserver', () => {
 
   it('accepts a valid TrustDomain, fills in its defaults, and lists it with its trust domain', async () => {
     const name = uniqueName('valid');
+    cleanup.push(`trustdomain/${name}`);
     const created = await kubectl(['apply', '-f', '-'], trustDomain(name, '{trustDomain: prod.example.org}'));
     expect(created.code, created.stderr).toBe(0);
 
@@ -55,7 +63,7 @@ describe('the CRDs on a real apiserver', () => {
       'a negative duration',
       '{trustDomain: example.org, ca: {ttl: "-24h"}}',
       'spec.ca.ttl',
-      'must be at least 1h',
+      'must be at least 1m',
     ],
     [
       'an unparsable duration',
@@ -76,6 +84,12 @@ describe('the CRDs on a real apiserver', () => {
       'Unsupported value: "DSA-1024"',
     ],
     [
+      'OIDC discovery but no issuer',
+      '{trustDomain: example.org, oidc: {configMapName: oidc, namespace: default}}',
+      'spec',
+      'oidc needs jwt.issuer: the discovery document names the issuer',
+    ],
+    [
       'an unknown JWT algorithm',
       '{trustDomain: example.org, jwt: {algorithm: HS256}}',
       'spec.jwt.algorithm',
@@ -93,6 +107,7 @@ describe('the CRDs on a real apiserver', () => {
 
   it('refuses any edit to a KeyRevocation spec', async () => {
     const name = uniqueName('revocation');
+    cleanup.push(`keyrevocation/${name}`);
     const manifest = (reason: string) => `apiVersion: trustline.dev/v1alpha1
 kind: KeyRevocation
 metadata:

@@ -25,14 +25,14 @@ describe('the operator process', () => {
   const readTrustDomain = async (name: string) =>
     trustDomainSchema.parse(await client.request('GET', objectPath(resource, name)));
 
-  it('watches TrustDomains and reports, for each generation, that the kind is not reconciled yet', async () => {
+  it('watches TrustDomains and reports, for each generation, why one cannot be served', async () => {
     const name = uniqueName('watched');
     await client.request('POST', `/apis/trustline.dev/v1alpha1/trustdomains`, {
       body: {
         apiVersion: 'trustline.dev/v1alpha1',
         kind: 'TrustDomain',
         metadata: { name },
-        spec: { trustDomain: 'watched.example.org' },
+        spec: { trustDomain: `${name}.example.org`, ca: { ttl: '5h' }, svid: { x509TTL: '1h' } },
       },
     });
     const first = await waitFor('status for generation 1', async () => {
@@ -43,14 +43,14 @@ describe('the operator process', () => {
       expect.objectContaining({
         type: 'Ready',
         status: 'False',
-        reason: 'NotImplemented',
+        reason: 'LifetimeTooShort',
         observedGeneration: 1,
       }),
     ]);
 
     await client.request('PATCH', objectPath(resource, name), {
       contentType: 'application/merge-patch+json',
-      body: { spec: { ca: { ttl: '48h' } } },
+      body: { spec: { ca: { ttl: '4h' } } },
     });
     const second = await waitFor('status for generation 2', async () => {
       const object = await readTrustDomain(name);

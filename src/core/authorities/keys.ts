@@ -174,9 +174,13 @@ export function importJwtSigningKey(pem: string, algorithm: JwtAlgorithm): webcr
   return key.toCryptoKey(webCryptoAlgorithm, false, ['sign']);
 }
 
-/** Whether `privateKey` is the private half of `publicKey` (from a certificate or a JWK). */
+/**
+ * Whether `privateKey` is the private half of `publicKey` (from a certificate or a JWK). Types are
+ * compared first: Node's `equals` across key types leaves an OpenSSL error queued that makes the next
+ * `createPrivateKey` in the process fail.
+ */
 export const privateKeyMatches = (privateKey: KeyObject, publicKey: KeyObject): boolean =>
-  createPublicKey(privateKey).equals(publicKey);
+  privateKey.asymmetricKeyType === publicKey.asymmetricKeyType && createPublicKey(privateKey).equals(publicKey);
 
 /**
  * RFC 5280 section 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits of a DER SubjectPublicKeyInfo,
