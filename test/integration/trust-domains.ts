@@ -11,6 +11,7 @@ import { JOURNAL_KEY } from '../../src/api/well-known.ts';
 import { journalSecretName } from '../../src/core/authorities/journal-codec.ts';
 import { importX509SigningKey } from '../../src/core/authorities/keys.ts';
 import { type Journal, journalSchema, type X509Authority } from '../../src/core/authorities/model.ts';
+import { encodePem } from '../../src/core/authorities/pem.ts';
 import { x509 } from '../../src/core/authorities/x509.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { collectionPath, coreResources, objectPath, trustlineResource } from '../../src/kube/resources.ts';
@@ -178,5 +179,64 @@ export async function deleteTrustDomains(client: RestClient, names: readonly str
         ? true
         : undefined,
     );
+  }
+}
+
+/** A CA certificate and its PKCS#8 key, self-signed or signed by `issuer`: an upstream CA's parts. */
+export async function makeCA(
+  subject: string,
+  issuer?: { certificate: string; key: string },
+): Promise<{ certificate: string; key: string }> {
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ]);
+  const signer = issuer
+    ? importX509SigningKey(issuer.key)
+    : { key: keys.privateKey, algorithm: { name: 'ECDSA', hash: 'SHA-256' } };
+  const now = Date.now();
+  const issuerCertificate = issuer ? new x509.X509Certificate(issuer.certificate) : undefined;
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: webcrypto
+      .getRandomValues(new Uint8Array(8))
+      .reduce((hex, byte) => hex + byte.toString(16).padStart(2, '0'), '7'),
+    subject,
+    issuer: issuerCertificate?.subject ?? subject,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 24 * 3_600_000),
+    publicKey: keys.publicKey,
+    signingKey: signer.key,
+    signingAlgorithm: signer.algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ...(issuerCertificate
+        ? [await x509.AuthorityKeyIdentifierExtension.create(issuerCertificate, false)]
+        : []),
+    ],
+  });
+  const key = encodePem(
+    'PRIVATE KEY',
+    new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+  );
+  return { certificate: certificate.toString('pem'), key };
+}
+
+/** Creates or replaces a Secret in `namespace` with the given string data. */
+export async function putSecret(
+  client: RestClient,
+  namespace: string,
+  name: string,
+  data: Record<string, string>,
+) {
+  const body = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: data };
+  try {
+    await client.request('POST', collectionPath(coreResources.secrets, namespace), { body });
+  } catch (error) {
+    if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+    await client.request('PUT', objectPath(coreResources.secrets, name, namespace), {
+      body: { ...body, data: {} },
+    });
   }
 }
