@@ -180,7 +180,8 @@ export function importJwtSigningKey(pem: string, algorithm: JwtAlgorithm): webcr
  * `createPrivateKey` in the process fail.
  */
 export const privateKeyMatches = (privateKey: KeyObject, publicKey: KeyObject): boolean =>
-  privateKey.asymmetricKeyType === publicKey.asymmetricKeyType && createPublicKey(privateKey).equals(publicKey);
+  privateKey.asymmetricKeyType === publicKey.asymmetricKeyType &&
+  createPublicKey(privateKey).equals(publicKey);
 
 /**
  * RFC 5280 section 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits of a DER SubjectPublicKeyInfo,

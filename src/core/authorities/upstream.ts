@@ -73,7 +73,7 @@ export function parseUpstreamCA(data: Record<string, string>, now: Date): Upstre
   if (missing.length > 0) {
     throw new UpstreamError(
       'MissingData',
-      `the upstream CA Secret has no ${missing.join(' and no ')}; it needs tls.crt (the signing certificate, then its chain), tls.key (its private key) and ca.crt (the root certificates)`,
+      `missing ${missing.join(' and ')}: the Secret needs tls.crt (the signing certificate, then its chain), tls.key (its private key) and ca.crt (the root certificates)`,
     );
   }
   const chain = readCertificates(data, 'tls.crt');
@@ -92,9 +92,37 @@ export function parseUpstreamCA(data: Record<string, string>, now: Date): Upstre
     );
   }
   const { privateKey, signingKey } = readSignerKey(data['tls.key'] ?? '');
-  const name = `tls.crt's first certificate (${signer.parsed.subject})`;
+  checkSigner(signer, privateKey, now);
+  const unchained = lastBeforeRoot(signer, chain.slice(1), roots);
+  if (unchained !== undefined) {
+    const where =
+      unchained === signer
+        ? 'no certificate in tls.crt or ca.crt signed it'
+        : `its chain stops at ${unchained.parsed.subject}, which no certificate in tls.crt or ca.crt signed`;
+    throw new UpstreamError('NotChained', `${describe(signer)} does not chain to a root in ca.crt: ${where}`);
+  }
+  return {
+    signerId: certificateKeyId(signer.parsed),
+    signerCertificate: pemOf(signer),
+    chain: chain.map(pemOf),
+    privateKey: signingKey,
+    notAfter: signer.parsed.notAfter.toISOString(),
+    roots: roots.map((root) => ({
+      id: certificateKeyId(root.parsed),
+      certificate: pemOf(root),
+      notBefore: root.parsed.notBefore.toISOString(),
+      notAfter: root.parsed.notAfter.toISOString(),
+    })),
+  };
+}
 
-  if (!signer.node.ca) {
+const describe = (signer: Certificate): string => `tls.crt's first certificate (${signer.parsed.subject})`;
+
+/** The signer may sign certificates, with this key, at `now`. */
+function checkSigner(signer: Certificate, privateKey: KeyObject, now: Date): void {
+  const name = describe(signer);
+  // Node's `ca` also demands keyCertSign; asking for each separately names what is missing.
+  if (signer.parsed.getExtension(x509.BasicConstraintsExtension)?.ca !== true) {
     throw new UpstreamError('SignerNotCA', `${name} is not a CA: it lacks basicConstraints cA=true`);
   }
   const keyUsage = signer.parsed.getExtension(x509.KeyUsagesExtension);
@@ -116,26 +144,6 @@ export function parseUpstreamCA(data: Record<string, string>, now: Date): Upstre
   if (now > signer.parsed.notAfter) {
     throw new UpstreamError('SignerExpired', `${name} expired at ${signer.parsed.notAfter.toISOString()}`);
   }
-  const unchained = lastBeforeRoot(signer, chain.slice(1), roots);
-  if (unchained !== undefined) {
-    throw new UpstreamError(
-      'NotChained',
-      `${name} does not chain to a root in ca.crt: no certificate in tls.crt or ca.crt signed ${unchained === signer ? 'it' : `its issuer ${unchained.parsed.subject}`}`,
-    );
-  }
-  return {
-    signerId: certificateKeyId(signer.parsed),
-    signerCertificate: pemOf(signer),
-    chain: chain.map(pemOf),
-    privateKey: signingKey,
-    notAfter: signer.parsed.notAfter.toISOString(),
-    roots: roots.map((root) => ({
-      id: certificateKeyId(root.parsed),
-      certificate: pemOf(root),
-      notBefore: root.parsed.notBefore.toISOString(),
-      notAfter: root.parsed.notAfter.toISOString(),
-    })),
-  };
 }
 
 function readCertificates(data: Record<string, string>, key: 'tls.crt' | 'ca.crt'): Certificate[] {
