@@ -1,5 +1,6 @@
 import { type KeyObject, X509Certificate as NodeCertificate } from 'node:crypto';
 import type { X509Certificate } from '@peculiar/x509';
+import { UPSTREAM_CERT_KEY, UPSTREAM_PRIVATE_KEY_KEY, UPSTREAM_ROOTS_KEY } from '../../api/well-known.ts';
 import {
   certificateKeyId,
   KeyError,
@@ -62,7 +63,7 @@ interface Certificate {
   parsed: X509Certificate;
 }
 
-const SECRET_KEYS = ['tls.crt', 'tls.key', 'ca.crt'] as const;
+const SECRET_KEYS = [UPSTREAM_CERT_KEY, UPSTREAM_PRIVATE_KEY_KEY, UPSTREAM_ROOTS_KEY] as const;
 
 /**
  * Reads and checks an upstream CA Secret's data (already base64-decoded): tls.crt holds the signing
@@ -76,7 +77,7 @@ export function parseUpstreamCA(data: Record<string, string>, now: Date): Upstre
       `missing ${missing.join(' and ')}: the Secret needs tls.crt (the signing certificate, then its chain), tls.key (its private key) and ca.crt (the root certificates)`,
     );
   }
-  const chain = readCertificates(data, 'tls.crt');
+  const chain = readCertificates(data, UPSTREAM_CERT_KEY);
   const [signer] = chain;
   if (signer === undefined) {
     throw new UpstreamError(
@@ -84,14 +85,14 @@ export function parseUpstreamCA(data: Record<string, string>, now: Date): Upstre
       'tls.crt holds no certificate; put the signing certificate first',
     );
   }
-  const roots = readCertificates(data, 'ca.crt');
+  const roots = readCertificates(data, UPSTREAM_ROOTS_KEY);
   if (roots.length === 0) {
     throw new UpstreamError(
       'NoRoots',
       'ca.crt holds no certificate; put the root certificate(s) of the upstream CA there',
     );
   }
-  const { privateKey, signingKey } = readSignerKey(data['tls.key'] ?? '');
+  const { privateKey, signingKey } = readSignerKey(data[UPSTREAM_PRIVATE_KEY_KEY] ?? '');
   checkSigner(signer, privateKey, now);
   const unchained = lastBeforeRoot(signer, chain.slice(1), roots);
   if (unchained !== undefined) {
@@ -146,7 +147,10 @@ function checkSigner(signer: Certificate, privateKey: KeyObject, now: Date): voi
   }
 }
 
-function readCertificates(data: Record<string, string>, key: 'tls.crt' | 'ca.crt'): Certificate[] {
+function readCertificates(
+  data: Record<string, string>,
+  key: typeof UPSTREAM_CERT_KEY | typeof UPSTREAM_ROOTS_KEY,
+): Certificate[] {
   let ders: Buffer[];
   try {
     ders = decodeCertificatesPem(data[key] ?? '');

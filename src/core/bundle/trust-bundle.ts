@@ -101,7 +101,8 @@ const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[] | undefined>> = 
 export const publicJwk = (jwk: object): PublicJwk => {
   const fields: Map<string, unknown> = new Map(Object.entries(jwk));
   const kty = fields.get('kty');
-  const members = typeof kty === 'string' ? PUBLIC_MEMBERS[kty] : undefined;
+  const members =
+    typeof kty === 'string' && Object.hasOwn(PUBLIC_MEMBERS, kty) ? PUBLIC_MEMBERS[kty] : undefined;
   if (typeof kty !== 'string' || members === undefined)
     throw new Error(`unsupported JWK key type ${String(kty)}`);
   const out: Record<string, string> = { kty };
