@@ -7,6 +7,10 @@ const environmentSchema = z.object({
   TRUSTLINE_METRICS_ADDRESS: z
     .string()
     .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):[0-9]{1,5}$/, 'must be host:port, such as :8080 or 127.0.0.1:0')
+    .refine(
+      (address) => Number(address.slice(address.lastIndexOf(':') + 1)) <= 65_535,
+      'port must be at most 65535',
+    )
     .default(':8080'),
 });
 

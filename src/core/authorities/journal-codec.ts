@@ -11,7 +11,11 @@ export function journalSecretName(trustDomain: string): string {
   const readable = trustDomain
     .replace(/[^a-z0-9.-]/g, '-')
     .slice(0, 40)
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+    // Each dot-separated label of a DNS-1123 subdomain starts and ends alphanumeric and is not empty.
+    .split('.')
+    .map((label) => label.replace(/^-+|-+$/g, ''))
+    .filter((label) => label !== '')
+    .join('.');
   const hash = createHash('sha256').update(trustDomain).digest('hex').slice(0, 10);
   return `trustline-journal-${readable ? `${readable}-` : ''}${hash}`;
 }
@@ -42,7 +46,7 @@ export function decodeJournal(text: string, trustDomain: string): Journal {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new JournalError(
-      `the journal does not match its schema at ${issue?.path.join('.')}: ${issue?.message}`,
+      `the journal does not match its schema at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
     );
   }
   const journal = parsed.data;

@@ -9,6 +9,7 @@ import {
 import { promisify } from 'node:util';
 import type { X509Certificate } from '@peculiar/x509';
 import type { JwtAlgorithm, X509KeyType } from '../../api/trustdomain.ts';
+import { CodedError } from '../errors.ts';
 import { decodePem, encodePem, PemError } from './pem.ts';
 import { x509 } from './x509.ts';
 
@@ -26,15 +27,7 @@ export interface X509SigningKey {
 export type KeyErrorCode = 'Unreadable' | 'Encrypted' | 'Unsupported' | 'WrongAlgorithm';
 
 /** A private key that cannot be used. Messages never quote the key. */
-export class KeyError extends Error {
-  readonly code: KeyErrorCode;
-
-  constructor(code: KeyErrorCode, message: string) {
-    super(message);
-    this.name = 'KeyError';
-    this.code = code;
-  }
-}
+export class KeyError extends CodedError<KeyErrorCode> {}
 
 type KeySpec = { type: 'ec'; curve: 'P-256' | 'P-384' } | { type: 'rsa'; modulusLength: 2048 | 3072 | 4096 };
 

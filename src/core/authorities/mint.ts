@@ -5,6 +5,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import type { JwtAlgorithm, X509KeyType } from '../../api/trustdomain.ts';
+import { CodedError } from '../errors.ts';
 import {
   certificateKeyId,
   exportPrivateKeyPem,
@@ -141,15 +142,7 @@ export type AuthorityIntegrityErrorCode =
   | 'SignatureInvalid';
 
 /** A stored authority whose parts do not agree with each other. Messages never quote the key. */
-export class AuthorityIntegrityError extends Error {
-  readonly code: AuthorityIntegrityErrorCode;
-
-  constructor(code: AuthorityIntegrityErrorCode, message: string) {
-    super(message);
-    this.name = 'AuthorityIntegrityError';
-    this.code = code;
-  }
-}
+export class AuthorityIntegrityError extends CodedError<AuthorityIntegrityErrorCode> {}
 
 /**
  * Checks that a stored authority is whole: its certificate or public key reads, its private key is

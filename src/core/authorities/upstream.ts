@@ -1,6 +1,7 @@
 import { type KeyObject, X509Certificate as NodeCertificate } from 'node:crypto';
 import type { X509Certificate } from '@peculiar/x509';
 import { UPSTREAM_CERT_KEY, UPSTREAM_PRIVATE_KEY_KEY, UPSTREAM_ROOTS_KEY } from '../../api/well-known.ts';
+import { CodedError } from '../errors.ts';
 import {
   certificateKeyId,
   KeyError,
@@ -47,15 +48,7 @@ export type UpstreamErrorCode =
   | 'NotChained';
 
 /** Why an upstream CA Secret cannot be used, worded for the person who fixes the Secret. */
-export class UpstreamError extends Error {
-  readonly code: UpstreamErrorCode;
-
-  constructor(code: UpstreamErrorCode, message: string) {
-    super(message);
-    this.name = 'UpstreamError';
-    this.code = code;
-  }
-}
+export class UpstreamError extends CodedError<UpstreamErrorCode> {}
 
 /** Both readings of one certificate: Node's verifies signatures, @peculiar/x509's reads extensions. */
 interface Certificate {

@@ -1,0 +1,148 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { configFromEnvironment } from '../../src/config.ts';
+import { FAILPOINTS, failpointsFromEnvironment } from '../../src/observability/failpoints.ts';
+
+const ADDRESS_ERROR = 'TRUSTLINE_METRICS_ADDRESS: must be host:port, such as :8080 or 127.0.0.1:0';
+
+describe('configFromEnvironment', () => {
+  describe('namespace', () => {
+    it('prefers TRUSTLINE_NAMESPACE over POD_NAMESPACE', () => {
+      expect(configFromEnvironment({ TRUSTLINE_NAMESPACE: 'chosen', POD_NAMESPACE: 'pod' }).namespace).toBe(
+        'chosen',
+      );
+    });
+
+    it('falls back to POD_NAMESPACE', () => {
+      expect(configFromEnvironment({ POD_NAMESPACE: 'pod' }).namespace).toBe('pod');
+    });
+
+    it('defaults to trustline-system', () => {
+      expect(configFromEnvironment({}).namespace).toBe('trustline-system');
+    });
+
+    it('refuses an empty TRUSTLINE_NAMESPACE, naming it', () => {
+      expect(() => configFromEnvironment({ TRUSTLINE_NAMESPACE: '' })).toThrow(/^TRUSTLINE_NAMESPACE: /);
+    });
+
+    it('ignores unrelated variables', () => {
+      expect(configFromEnvironment({ HOME: '/root', PATH: '/bin' })).toEqual({
+        namespace: 'trustline-system',
+        metrics: { host: '0.0.0.0', port: 8080 },
+      });
+    });
+  });
+
+  describe('metrics address', () => {
+    it('defaults to :8080, listening on every interface', () => {
+      expect(configFromEnvironment({}).metrics).toEqual({ host: '0.0.0.0', port: 8080 });
+    });
+
+    it('reads an empty host as every interface', () => {
+      expect(configFromEnvironment({ TRUSTLINE_METRICS_ADDRESS: ':9100' }).metrics).toEqual({
+        host: '0.0.0.0',
+        port: 9100,
+      });
+    });
+
+    it('reads an IPv4 host and port 0', () => {
+      expect(configFromEnvironment({ TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0' }).metrics).toEqual({
+        host: '127.0.0.1',
+        port: 0,
+      });
+    });
+
+    it('reads a host name', () => {
+      expect(configFromEnvironment({ TRUSTLINE_METRICS_ADDRESS: 'localhost:9090' }).metrics).toEqual({
+        host: 'localhost',
+        port: 9090,
+      });
+    });
+
+    it('reads a bracketed IPv6 host without its brackets', () => {
+      expect(configFromEnvironment({ TRUSTLINE_METRICS_ADDRESS: '[::1]:9090' }).metrics).toEqual({
+        host: '::1',
+        port: 9090,
+      });
+      expect(configFromEnvironment({ TRUSTLINE_METRICS_ADDRESS: '[::]:8080' }).metrics).toEqual({
+        host: '::',
+        port: 8080,
+      });
+    });
+
+    it.each(['8080', 'localhost', ':http', '127.0.0.1:', '[::1]9090', '::1:9090', 'host:1:2', ':123456', ''])(
+      'refuses %j, naming TRUSTLINE_METRICS_ADDRESS',
+      (address) => {
+        expect(() => configFromEnvironment({ TRUSTLINE_METRICS_ADDRESS: address })).toThrow(ADDRESS_ERROR);
+      },
+    );
+
+    it('refuses a port above 65535, naming TRUSTLINE_METRICS_ADDRESS', () => {
+      expect(() => configFromEnvironment({ TRUSTLINE_METRICS_ADDRESS: ':65536' })).toThrow(
+        /^TRUSTLINE_METRICS_ADDRESS: /,
+      );
+    });
+
+    it('accepts port 65535', () => {
+      expect(configFromEnvironment({ TRUSTLINE_METRICS_ADDRESS: ':65535' }).metrics.port).toBe(65535);
+    });
+  });
+});
+
+describe('failpointsFromEnvironment', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  const KNOWN = 'authority-minted, journal-written, bundle-partly-published, bundle-published';
+
+  it('lists the known failpoints', () => {
+    expect(FAILPOINTS.join(', ')).toBe(KNOWN);
+  });
+
+  it('refuses an unknown name, naming it and listing the known ones', () => {
+    expect(() => failpointsFromEnvironment('no-such-point')).toThrow(
+      `TRUSTLINE_FAILPOINTS names an unknown failpoint no-such-point; known: ${KNOWN}`,
+    );
+  });
+
+  it('refuses an unknown name among known ones, naming the unknown one', () => {
+    expect(() => failpointsFromEnvironment('authority-minted, typo-point ,bundle-published')).toThrow(
+      `TRUSTLINE_FAILPOINTS names an unknown failpoint typo-point; known: ${KNOWN}`,
+    );
+  });
+
+  it('accepts known names with spaces and empty entries', () => {
+    expect(() => failpointsFromEnvironment(' authority-minted ,, journal-written,')).not.toThrow();
+  });
+
+  it.each([
+    ['an empty value', ''],
+    ['only separators', ' , ,'],
+  ])('arms nothing for %s', (_label, value) => {
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    const trigger = failpointsFromEnvironment(value);
+    for (const name of FAILPOINTS) trigger(name);
+    expect(kill).not.toHaveBeenCalled();
+  });
+
+  it('arms nothing when TRUSTLINE_FAILPOINTS is unset', () => {
+    vi.stubEnv('TRUSTLINE_FAILPOINTS', undefined);
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    const trigger = failpointsFromEnvironment();
+    for (const name of FAILPOINTS) trigger(name);
+    expect(kill).not.toHaveBeenCalled();
+  });
+
+  it('kills the process at an armed failpoint only (process.kill is stubbed)', () => {
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    // Never reach an armed trigger unless the kill is certainly stubbed.
+    expect(vi.isMockFunction(process.kill)).toBe(true);
+    const trigger = failpointsFromEnvironment(' journal-written ');
+    trigger('authority-minted');
+    trigger('bundle-published');
+    expect(kill).not.toHaveBeenCalled();
+    trigger('journal-written');
+    expect(kill).toHaveBeenCalledExactlyOnceWith(process.pid, 'SIGKILL');
+  });
+});

@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { METRIC_NAMES, Metrics } from '../../src/observability/metrics.ts';
+
+const EXPIRY_A = new Date('2030-06-02T00:00:00Z');
+const EXPIRY_B = new Date('2030-06-03T00:00:00Z');
+
+/** The sample lines of one metric in the registry's exposition text. */
+const samples = async (metrics: Metrics, name: string): Promise<string[]> =>
+  (await metrics.registry.metrics()).split('\n').filter((line) => line.startsWith(`${name}{`));
+
+const expiry = (trustDomain: string, type: string, id: string, state: string, date: Date) =>
+  `${METRIC_NAMES.authorityExpiry}{trust_domain="${trustDomain}",type="${type}",id="${id}",state="${state}"} ${date.getTime() / 1000}`;
+
+describe('Metrics', () => {
+  it('uses the documented metric names', () => {
+    expect(METRIC_NAMES).toEqual({
+      authorityExpiry: 'trustline_authority_expiry_timestamp_seconds',
+      authorityRotations: 'trustline_authority_rotations_total',
+      bundleSequence: 'trustline_bundle_sequence',
+      reconcileErrors: 'trustline_reconcile_errors_total',
+    });
+  });
+
+  it('reports each authority expiry as a Unix timestamp in seconds', async () => {
+    const metrics = new Metrics();
+    metrics.setAuthorities('example.org', [
+      { type: 'X509', id: 'aa', state: 'Active', notAfter: EXPIRY_A },
+      { type: 'JWT', id: 'kid-1', state: 'Prepared', notAfter: EXPIRY_B },
+    ]);
+    expect(await samples(metrics, METRIC_NAMES.authorityExpiry)).toEqual([
+      `${METRIC_NAMES.authorityExpiry}{trust_domain="example.org",type="X509",id="aa",state="Active"} 1906588800`,
+      expiry('example.org', 'JWT', 'kid-1', 'Prepared', EXPIRY_B),
+    ]);
+  });
+
+  it('stops reporting authorities that are no longer set', async () => {
+    const metrics = new Metrics();
+    metrics.setAuthorities('example.org', [
+      { type: 'X509', id: 'aa', state: 'Old', notAfter: EXPIRY_A },
+      { type: 'X509', id: 'bb', state: 'Active', notAfter: EXPIRY_B },
+    ]);
+    metrics.setAuthorities('example.org', [{ type: 'X509', id: 'bb', state: 'Active', notAfter: EXPIRY_B }]);
+    expect(await samples(metrics, METRIC_NAMES.authorityExpiry)).toEqual([
+      expiry('example.org', 'X509', 'bb', 'Active', EXPIRY_B),
+    ]);
+  });
+
+  it('drops the series of an old state when an authority changes state', async () => {
+    const metrics = new Metrics();
+    metrics.setAuthorities('example.org', [
+      { type: 'X509', id: 'bb', state: 'Prepared', notAfter: EXPIRY_B },
+    ]);
+    metrics.setAuthorities('example.org', [{ type: 'X509', id: 'bb', state: 'Active', notAfter: EXPIRY_B }]);
+    expect(await samples(metrics, METRIC_NAMES.authorityExpiry)).toEqual([
+      expiry('example.org', 'X509', 'bb', 'Active', EXPIRY_B),
+    ]);
+  });
+
+  it('keeps the authorities of each trust domain apart', async () => {
+    const metrics = new Metrics();
+    metrics.setAuthorities('one.org', [{ type: 'X509', id: 'aa', state: 'Active', notAfter: EXPIRY_A }]);
+    metrics.setAuthorities('two.org', [{ type: 'X509', id: 'bb', state: 'Active', notAfter: EXPIRY_B }]);
+    metrics.setAuthorities('one.org', []);
+    expect(await samples(metrics, METRIC_NAMES.authorityExpiry)).toEqual([
+      expiry('two.org', 'X509', 'bb', 'Active', EXPIRY_B),
+    ]);
+  });
+
+  it('reports the bundle sequence per trust domain, the latest value winning', async () => {
+    const metrics = new Metrics();
+    metrics.setBundleSequence('example.org', 3);
+    metrics.setBundleSequence('example.org', 4);
+    metrics.setBundleSequence('other.org', 1);
+    expect(await samples(metrics, METRIC_NAMES.bundleSequence)).toEqual([
+      `${METRIC_NAMES.bundleSequence}{trust_domain="example.org"} 4`,
+      `${METRIC_NAMES.bundleSequence}{trust_domain="other.org"} 1`,
+    ]);
+  });
+
+  it('counts rotations by trust domain, type and state entered', async () => {
+    const metrics = new Metrics();
+    metrics.countRotation('example.org', 'X509', 'Active');
+    metrics.countRotation('example.org', 'X509', 'Active');
+    metrics.countRotation('example.org', 'JWT', 'Old');
+    expect(await samples(metrics, METRIC_NAMES.authorityRotations)).toEqual([
+      `${METRIC_NAMES.authorityRotations}{trust_domain="example.org",type="X509",to="Active"} 2`,
+      `${METRIC_NAMES.authorityRotations}{trust_domain="example.org",type="JWT",to="Old"} 1`,
+    ]);
+  });
+
+  it('counts reconcile errors by controller', async () => {
+    const metrics = new Metrics();
+    metrics.countReconcileError('trustdomain');
+    metrics.countReconcileError('trustdomain');
+    metrics.countReconcileError('identity');
+    expect(await samples(metrics, METRIC_NAMES.reconcileErrors)).toEqual([
+      `${METRIC_NAMES.reconcileErrors}{controller="trustdomain"} 2`,
+      `${METRIC_NAMES.reconcileErrors}{controller="identity"} 1`,
+    ]);
+  });
+
+  it("forgets a trust domain's authority and bundle series, keeping the others", async () => {
+    const metrics = new Metrics();
+    metrics.setAuthorities('gone.org', [
+      { type: 'X509', id: 'aa', state: 'Active', notAfter: EXPIRY_A },
+      { type: 'JWT', id: 'kid', state: 'Active', notAfter: EXPIRY_A },
+    ]);
+    metrics.setAuthorities('kept.org', [{ type: 'X509', id: 'bb', state: 'Active', notAfter: EXPIRY_B }]);
+    metrics.setBundleSequence('gone.org', 5);
+    metrics.setBundleSequence('kept.org', 2);
+
+    metrics.forgetTrustDomain('gone.org');
+
+    expect(await samples(metrics, METRIC_NAMES.authorityExpiry)).toEqual([
+      expiry('kept.org', 'X509', 'bb', 'Active', EXPIRY_B),
+    ]);
+    expect(await samples(metrics, METRIC_NAMES.bundleSequence)).toEqual([
+      `${METRIC_NAMES.bundleSequence}{trust_domain="kept.org"} 2`,
+    ]);
+  });
+
+  it('reports a forgotten trust domain again when it comes back', async () => {
+    const metrics = new Metrics();
+    metrics.setAuthorities('back.org', [{ type: 'X509', id: 'aa', state: 'Active', notAfter: EXPIRY_A }]);
+    metrics.forgetTrustDomain('back.org');
+    metrics.setAuthorities('back.org', [{ type: 'X509', id: 'cc', state: 'Active', notAfter: EXPIRY_B }]);
+    expect(await samples(metrics, METRIC_NAMES.authorityExpiry)).toEqual([
+      expiry('back.org', 'X509', 'cc', 'Active', EXPIRY_B),
+    ]);
+  });
+
+  it('gives each instance a registry of its own', async () => {
+    const one = new Metrics();
+    const two = new Metrics();
+    one.setBundleSequence('example.org', 9);
+    expect(await samples(two, METRIC_NAMES.bundleSequence)).toEqual([]);
+  });
+});
