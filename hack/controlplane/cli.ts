@@ -34,11 +34,17 @@ try {
     const binaries = await ensureControlPlane(log);
     const kubeconfig = await up(binaries);
     const env = { ...process.env, KUBECONFIG: kubeconfig };
-    await run(binaries.kubectl, ['apply', '-f', join(CLUSTER_DIR, '..', 'crds')], { env, onLine: log });
+    const repository = join(CLUSTER_DIR, '..');
+    await run(binaries.kubectl, ['apply', '-f', join(repository, 'crds')], { env, onLine: log });
+    // The operator's namespace, where it keeps each trust domain's journal Secret.
+    await run(binaries.kubectl, ['apply', '-f', join(repository, 'config', 'default', 'namespace.yaml')], {
+      env,
+      onLine: log,
+    });
     log(
       `running Trustline against ${kubeconfig}; stop it with Ctrl-C, and the control plane with npm run cluster:down`,
     );
-    const operator = spawn(process.execPath, [join(CLUSTER_DIR, '..', 'src', 'main.ts')], {
+    const operator = spawn(process.execPath, [join(repository, 'src', 'main.ts')], {
       env,
       stdio: 'inherit',
     });
