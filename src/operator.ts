@@ -5,10 +5,16 @@ import { z } from 'zod';
 import { keyRevocationKind } from './api/keyrevocation.ts';
 import { registrationEntryKind } from './api/registrationentry.ts';
 import { trustDomainKind } from './api/trustdomain.ts';
-import { LABEL_MANAGED_BY, LABEL_TRUST_DOMAIN_OBJECT, MANAGED_BY_TRUSTLINE } from './api/well-known.ts';
+import {
+  ANNOTATION_TRUST_DOMAIN,
+  LABEL_MANAGED_BY,
+  LABEL_TRUST_DOMAIN_OBJECT,
+  MANAGED_BY_TRUSTLINE,
+} from './api/well-known.ts';
 import type { OperatorConfig } from './config.ts';
 import { notImplementedReconciler } from './controllers/not-implemented.ts';
 import { TrustDomainReconciler } from './controllers/trustdomain/reconciler.ts';
+import { labelValueFor } from './core/labels.ts';
 import { EventRecorder } from './kube/events.ts';
 import { type ChangeType, Informer, type KubeObject, objectKey } from './kube/informer.ts';
 import { coreResources, type ResourceType, trustlineResource } from './kube/resources.ts';
@@ -30,6 +36,7 @@ export interface OperatorOptions {
 
 const referencesSchema = z.object({
   spec: z.object({
+    trustDomain: z.string().optional(),
     trustDomainRef: z.object({ name: z.string() }).optional(),
     upstream: z.object({ secretName: z.string() }).optional(),
   }),
@@ -102,10 +109,14 @@ export class Operator {
     const enqueueTrustDomains = (matches: (object: KubeObject) => boolean = () => true) => {
       for (const object of trustDomains.list()) if (matches(object)) trustDomainQueue?.add(objectKey(object));
     };
+    const trustDomainName = (object: KubeObject) => references(object)?.trustDomain;
     const trustDomains = informer(trustlineResource(trustDomainKind), (change, object) => {
-      // A deletion can hand a contested trust domain name to the next object in line.
-      if (change === 'deleted') enqueueTrustDomains();
-      else trustDomainQueue?.add(objectKey(object));
+      // Objects that claim the same trust domain name decide between them who serves it.
+      const name = trustDomainName(object);
+      enqueueTrustDomains(
+        (other) => objectKey(other) === objectKey(object) || trustDomainName(other) === name,
+      );
+      if (change !== 'deleted') trustDomainQueue?.add(objectKey(object));
     });
     let entryQueue: WorkQueue | undefined;
     const registrationEntries = informer(trustlineResource(registrationEntryKind), (change, object) => {
@@ -122,16 +133,21 @@ export class Operator {
       coreResources.configMaps,
       (_change, object) => {
         const owner = object.metadata.labels?.[LABEL_TRUST_DOMAIN_OBJECT];
-        if (owner) trustDomainQueue?.add(owner);
+        if (owner) enqueueTrustDomains((trustDomain) => labelValueFor(trustDomain.metadata.name) === owner);
       },
       { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}` },
     );
     const secrets = informer(
       coreResources.secrets,
-      (_change, object) =>
+      (_change, object) => {
+        // An upstream CA Secret, or a journal (restored from a backup, say).
+        const journalOf = object.metadata.annotations?.[ANNOTATION_TRUST_DOMAIN];
         enqueueTrustDomains(
-          (trustDomain) => references(trustDomain)?.upstream?.secretName === object.metadata.name,
-        ),
+          (trustDomain) =>
+            references(trustDomain)?.upstream?.secretName === object.metadata.name ||
+            (journalOf !== undefined && trustDomainName(trustDomain) === journalOf),
+        );
+      },
       { namespace: settings.namespace },
     );
 

@@ -33,6 +33,13 @@ export const trustDomainNameSchema = withRules(
       message: "may only contain lower case letters, digits, '.', '-' and '_'",
       holds: (v) => /[:/]/.test(v) || v !== v.toLowerCase() || /^[a-z0-9._-]+$/.test(v),
     },
+    {
+      // A transition rule: only the apiserver sees the old value, so the operator has nothing to check.
+      cel: 'self == oldSelf',
+      message:
+        'is immutable: the journal of keys belongs to the trust domain name; create a new TrustDomain for another name',
+      holds: () => true,
+    },
   ],
 );
 

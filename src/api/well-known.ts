@@ -6,7 +6,12 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_TRUSTLINE = 'trustline';
 /** On objects published for a TrustDomain: the TrustDomain's object name. */
 export const LABEL_TRUST_DOMAIN_OBJECT = `${GROUP}/trustdomain`;
-/** On the journal Secret: a DNS-safe form of the trust domain name (the full name is in the journal). */
+/** On the journal Secret: the trust domain name through labelValueFor (the full name is an annotation). */
+/**
+ * Mints a new set of keys for a trust domain whose journal is gone although it has published a bundle.
+ * Without it Trustline refuses, since new keys would silently replace every key relying parties trust.
+ */
+export const ANNOTATION_REINITIALIZE_KEYS = `${GROUP}/reinitialize-keys`;
 /** On published ConfigMaps: which document they carry. */
 export const LABEL_CONTENT = `${GROUP}/content`;
 export const CONTENT_TRUST_BUNDLE = 'trust-bundle';

@@ -14,7 +14,11 @@ export interface PublicationPlan {
   remove: { namespace: string; name: string; resourceVersion: string }[];
 }
 
-const sameData = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
+/** Whether two ConfigMap data maps hold the same entries, whatever their order. */
+export const sameData = (
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean => {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 };

@@ -38,7 +38,10 @@ export class EventRecorder {
         body: {
           apiVersion: 'v1',
           kind: 'Event',
-          metadata: { name: `${object.metadata.name}.${randomBytes(8).toString('hex')}`, namespace },
+          metadata: {
+            name: `${object.metadata.name.slice(0, 200)}.${randomBytes(8).toString('hex')}`,
+            namespace,
+          },
           involvedObject: {
             apiVersion: object.apiVersion,
             kind: object.kind,

@@ -138,6 +138,23 @@ spec:
     expect(reason.stdout).toBe('Superseded');
   });
 
+  it('refuses a change of spec.trustDomain, whose journal of keys belongs to the name', async () => {
+    const name = uniqueName('renamed');
+    cleanup.push(`trustdomain/${name}`);
+    const created = await kubectl(
+      ['apply', '-f', '-'],
+      trustDomain(name, '{trustDomain: before.example.org}'),
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const renamed = await kubectl(
+      ['apply', '-f', '-'],
+      trustDomain(name, '{trustDomain: after.example.org}'),
+    );
+    expect(renamed.code).not.toBe(0);
+    expect(renamed.stderr).toContain('spec.trustDomain: Invalid value');
+    expect(renamed.stderr).toContain('is immutable');
+  });
+
   it('refuses a RegistrationEntry whose SPIFFE ID path has an empty segment, naming the field', async () => {
     const name = uniqueName('entry');
     const result = await kubectl(

@@ -8,6 +8,7 @@ import {
   OIDC_DISCOVERY_KEY,
   OIDC_KEYS_KEY,
 } from '../../src/api/well-known.ts';
+import { journalSecretName } from '../../src/core/authorities/journal-codec.ts';
 import { mintX509Authority } from '../../src/core/authorities/mint.ts';
 import { collectionPath, coreResources, objectPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
@@ -231,6 +232,72 @@ describe('TrustDomain on a real control plane', () => {
     const foreign = await readConfigMap(client, foreignNamespace, bundleName);
     expect(foreign?.data).toEqual({ mine: 'yes' });
     expect(foreign?.metadata.labels).toBeUndefined();
+  });
+
+  it('removes the OIDC ConfigMap when spec.oidc goes, and reports an OIDC namespace that does not exist', async () => {
+    await client.request('PATCH', objectPath(trustDomains, name), {
+      contentType: 'application/merge-patch+json',
+      body: { spec: { oidc: { configMapName: `${run}-oidc`, namespace: `${run}-nowhere` } } },
+    });
+    const missing = await waitForReady(client, name, 'False', 'OIDCNotPublished');
+    expect(missing.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain(`${run}-nowhere`);
+    await waitFor('the OIDC ConfigMap to leave its old namespace', async () =>
+      (await readConfigMap(client, selectedA ?? '', `${run}-oidc`)) === undefined ? true : undefined,
+    );
+    await client.request('PATCH', objectPath(trustDomains, name), {
+      contentType: 'application/merge-patch+json',
+      body: { spec: { oidc: null } },
+    });
+    await waitForReady(client, name, 'True');
+  });
+
+  it('serves TrustDomains whose object and trust domain names are longer than a label value', async () => {
+    const long = `${run}-${'n'.repeat(80)}`;
+    const longDomain = `${'d'.repeat(50)}.${run}.example.org`;
+    await createTrustDomain(client, long, {
+      trustDomain: longDomain,
+      bundle: { namespaceSelector: { matchLabels: label } },
+    });
+    created.push(long);
+    await waitForReady(client, long, 'True');
+    expect(await readJournal(client, operatorNamespace, longDomain)).toBeDefined();
+    await waitFor('the long-named bundle', () =>
+      readConfigMap(client, selectedA ?? '', `${long}-trust-bundle`),
+    );
+  });
+
+  it('refuses to replace a lost journal with new keys unless told to', async () => {
+    const lost = uniqueName('lost');
+    const lostDomain = `${lost}.example.org`;
+    await createTrustDomain(client, lost, {
+      trustDomain: lostDomain,
+      bundle: { namespaceSelector: { matchLabels: label } },
+    });
+    created.push(lost);
+    await waitForReady(client, lost, 'True');
+    const before = await readJournal(client, operatorNamespace, lostDomain);
+    const bundle = await waitFor('the bundle', () =>
+      readConfigMap(client, selectedA ?? '', `${lost}-trust-bundle`),
+    );
+    await client.request(
+      'DELETE',
+      objectPath(coreResources.secrets, journalSecretName(lostDomain), operatorNamespace),
+    );
+    const refused = await waitForReady(client, lost, 'False', 'JournalMissing');
+    expect(refused.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain(
+      'trustline.dev/reinitialize-keys=true',
+    );
+    expect((await readConfigMap(client, selectedA ?? '', `${lost}-trust-bundle`))?.data).toEqual(bundle.data);
+    expect(await readJournal(client, operatorNamespace, lostDomain)).toBeUndefined();
+
+    await client.request('PATCH', objectPath(trustDomains, lost), {
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { annotations: { 'trustline.dev/reinitialize-keys': 'true' } } },
+    });
+    await waitForReady(client, lost, 'True');
+    const after = await readJournal(client, operatorNamespace, lostDomain);
+    const ids = (stored: typeof after) => stored?.journal.authorities.map((authority) => authority.id) ?? [];
+    expect(ids(after).some((id) => ids(before).includes(id))).toBe(false);
   });
 
   it('mints no new keys when the operator restarts', async () => {

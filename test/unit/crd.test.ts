@@ -157,7 +157,7 @@ describe('CRD scopes and short names', () => {
 describe('CRD validations and defaults', () => {
   const trustDomainSpec = at(schemaOf(buildCrd(trustDomainKind)), 'properties', 'spec');
 
-  it('carries the five trust domain name rules, in order, on spec.trustDomain', () => {
+  it('carries the five trust domain name rules and immutability, in order, on spec.trustDomain', () => {
     const validations = at(trustDomainSpec, 'properties', 'trustDomain', 'x-kubernetes-validations');
     expect(Array.isArray(validations)).toBe(true);
     if (!Array.isArray(validations)) return;
@@ -167,7 +167,9 @@ describe('CRD validations and defaults', () => {
       'must not include a path',
       'must be lower case',
       "may only contain lower case letters, digits, '.', '-' and '_'",
+      'is immutable: the journal of keys belongs to the trust domain name; create a new TrustDomain for another name',
     ]);
+    expect(validations[5]).toMatchObject({ rule: 'self == oldSelf' });
     expect(validations[3]).toEqual({ rule: 'self == self.lowerAscii()', message: 'must be lower case' });
   });
 

@@ -14,6 +14,7 @@ import {
   journalSecretName,
 } from '../../core/authorities/journal-codec.ts';
 import { emptyJournal, type Journal } from '../../core/authorities/model.ts';
+import { labelValueFor } from '../../core/labels.ts';
 import { KubeApiError } from '../../kube/errors.ts';
 import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
@@ -74,7 +75,10 @@ export class JournalStore {
       metadata: {
         name,
         namespace: this.#namespace,
-        labels: { [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE, [LABEL_JOURNAL]: name },
+        labels: {
+          [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
+          [LABEL_JOURNAL]: labelValueFor(journal.trustDomain),
+        },
         annotations: { [ANNOTATION_TRUST_DOMAIN]: journal.trustDomain },
         ...(previous.resourceVersion === undefined ? {} : { resourceVersion: previous.resourceVersion }),
       },

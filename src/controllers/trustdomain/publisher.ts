@@ -7,7 +7,8 @@ import {
   LABEL_TRUST_DOMAIN_OBJECT,
   MANAGED_BY_TRUSTLINE,
 } from '../../api/well-known.ts';
-import { type PublishedCopy, planPublication } from '../../core/publication.ts';
+import { labelValueFor } from '../../core/labels.ts';
+import { type PublishedCopy, planPublication, sameData } from '../../core/publication.ts';
 import { KubeApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/informer.ts';
 import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
@@ -29,8 +30,11 @@ export interface Publication {
 
 const isOwnedBy = (object: z.infer<typeof configMapSchema>, owner: Publication['owner'], content: string) =>
   object.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_TRUSTLINE &&
-  object.metadata.labels?.[LABEL_TRUST_DOMAIN_OBJECT] === owner.name &&
+  object.metadata.labels?.[LABEL_TRUST_DOMAIN_OBJECT] === labelValueFor(owner.name) &&
   object.metadata.labels?.[LABEL_CONTENT] === content;
+
+const ownerUidOf = (object: z.infer<typeof configMapSchema>) =>
+  object.metadata.ownerReferences?.find((reference) => reference.kind === 'TrustDomain')?.uid;
 
 /** The copies of a publication among the cached ConfigMaps Trustline manages. */
 export function publishedCopies(
@@ -48,7 +52,7 @@ export function publishedCopies(
         name: metadata.name,
         resourceVersion: metadata.resourceVersion ?? '',
         data,
-        ownerUid: metadata.ownerReferences?.find((reference) => reference.kind === 'TrustDomain')?.uid,
+        ownerUid: ownerUidOf(configMap.data),
       },
     ];
   });
@@ -64,7 +68,7 @@ function configMapBody(publication: Publication, namespace: string, resourceVers
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
       labels: {
         [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
-        [LABEL_TRUST_DOMAIN_OBJECT]: publication.owner.name,
+        [LABEL_TRUST_DOMAIN_OBJECT]: labelValueFor(publication.owner.name),
         [LABEL_CONTENT]: publication.content,
       },
       ownerReferences: [
@@ -84,13 +88,16 @@ function configMapBody(publication: Publication, namespace: string, resourceVers
 export interface PublicationResult {
   /** Namespaces where a ConfigMap of that name exists that Trustline did not create. */
   foreign: string[];
+  /** Namespaces where a write failed, with the apiserver's words; retried on the next reconcile. */
+  failed: { namespace: string; message: string }[];
   writes: number;
 }
 
 /**
- * Brings the cluster to the publication: creates, puts back and removes copies, and writes nothing
+ * Brings the cluster to the publication: puts back, creates and removes copies, and writes nothing
  * where a copy already matches. A ConfigMap of the same name that Trustline did not create is left
- * untouched and reported. `afterWrite` runs after each write (a failpoint in tests).
+ * untouched and reported. A namespace whose write fails (a quota, a webhook, a namespace going away)
+ * is reported and does not hold up the others. `afterWrite` runs after each write (a failpoint in tests).
  */
 export async function publish(
   client: RestClient,
@@ -105,44 +112,62 @@ export async function publish(
     existing,
     ownerUid: publication.owner.uid,
   });
-  const result: PublicationResult = { foreign: [], writes: 0 };
+  const result: PublicationResult = { foreign: [], failed: [], writes: 0 };
+  const attempt = async (namespace: string, write: () => Promise<boolean>) => {
+    try {
+      if (await write()) {
+        result.writes += 1;
+        afterWrite();
+      }
+    } catch (error) {
+      if (!(error instanceof KubeApiError)) throw error;
+      result.failed.push({ namespace, message: error.message });
+    }
+  };
   const put = async (namespace: string, resourceVersion: string) => {
     await client.request('PUT', objectPath(coreResources.configMaps, publication.name, namespace), {
       body: configMapBody(publication, namespace, resourceVersion),
     });
-    result.writes += 1;
-    afterWrite();
+    return true;
   };
+  // Copies that exist first: they are what relying parties read now.
+  for (const { namespace, resourceVersion } of plan.update)
+    await attempt(namespace, () => put(namespace, resourceVersion));
   for (const namespace of plan.create) {
-    try {
-      await client.request('POST', collectionPath(coreResources.configMaps, namespace), {
-        body: configMapBody(publication, namespace),
-      });
-      result.writes += 1;
-      afterWrite();
-    } catch (error) {
-      if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+    await attempt(namespace, async () => {
+      try {
+        await client.request('POST', collectionPath(coreResources.configMaps, namespace), {
+          body: configMapBody(publication, namespace),
+        });
+        return true;
+      } catch (error) {
+        if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+      }
       // Either a copy the cache has not seen yet, or someone else's ConfigMap.
       const current = configMapSchema.parse(
         await client.request('GET', objectPath(coreResources.configMaps, publication.name, namespace)),
       );
-      if (isOwnedBy(current, publication.owner, publication.content)) {
-        await put(namespace, current.metadata.resourceVersion ?? '');
-      } else {
+      if (!isOwnedBy(current, publication.owner, publication.content)) {
         result.foreign.push(namespace);
+        return false;
       }
-    }
+      if (sameData(current.data ?? {}, publication.data) && ownerUidOf(current) === publication.owner.uid)
+        return false;
+      return put(namespace, current.metadata.resourceVersion ?? '');
+    });
   }
-  for (const { namespace, resourceVersion } of plan.update) await put(namespace, resourceVersion);
   for (const { namespace, name, resourceVersion } of plan.remove) {
-    try {
-      await client.request('DELETE', objectPath(coreResources.configMaps, name, namespace), {
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { resourceVersion } },
-      });
-      result.writes += 1;
-    } catch (error) {
-      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
-    }
+    await attempt(namespace, async () => {
+      try {
+        await client.request('DELETE', objectPath(coreResources.configMaps, name, namespace), {
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { resourceVersion } },
+        });
+        return true;
+      } catch (error) {
+        if (error instanceof KubeApiError && error.status === 404) return false;
+        throw error;
+      }
+    });
   }
   return result;
 }

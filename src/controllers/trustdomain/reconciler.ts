@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type TrustDomain, trustDomainKind, trustDomainSchema } from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
 import {
+  ANNOTATION_REINITIALIZE_KEYS,
   BUNDLE_JWKS_KEY,
   BUNDLE_PEM_KEY,
   BUNDLE_SPIFFE_KEY,
@@ -10,7 +11,7 @@ import {
   CONTENT_TRUST_BUNDLE,
   FINALIZER_IN_USE,
 } from '../../api/well-known.ts';
-import { encodeJournal, JournalError } from '../../core/authorities/journal-codec.ts';
+import { encodeJournal, JournalError, journalSecretName } from '../../core/authorities/journal-codec.ts';
 import { type AuthorityChange, advanceAuthorities } from '../../core/authorities/lifecycle.ts';
 import { mintJwtAuthority, mintX509Authority } from '../../core/authorities/mint.ts';
 import type { Authority } from '../../core/authorities/model.ts';
@@ -67,6 +68,11 @@ const RESYNC_MS = 10 * 60_000;
 /** Wake a little after a threshold so the clock has surely passed it. */
 const THRESHOLD_SLACK_MS = 1_000;
 const MAX_NAMES_IN_MESSAGE = 10;
+/** How soon a held deletion looks again, for an entry that moved to another TrustDomain. */
+const HELD_RECHECK_MS = 30_000;
+const UPSTREAM_RECHECK_MS = 60_000;
+/** How soon a namespace whose write failed is tried again. */
+const PUBLISH_RETRY_MS = 15_000;
 
 const entryRefSchema = z.object({
   metadata: z.object({ name: z.string(), namespace: z.string().optional() }),
@@ -92,6 +98,36 @@ const listNames = (names: readonly string[]): string =>
   names.length > MAX_NAMES_IN_MESSAGE
     ? `${names.slice(0, MAX_NAMES_IN_MESSAGE).join(', ')} and ${names.length - MAX_NAMES_IN_MESSAGE} more`
     : names.join(', ');
+
+function bundlePublishedCondition(
+  selected: number,
+  foreign: readonly string[],
+  failed: readonly { namespace: string; message: string }[],
+): DesiredCondition {
+  const type = BUNDLE_PUBLISHED_CONDITION;
+  if (failed.length > 0) {
+    return {
+      type,
+      status: 'False',
+      reason: TrustDomainReason.PublishFailed,
+      message: `the bundle could not be written in ${failed.length} namespaces (retrying): ${listNames(failed.map(({ namespace, message }) => `${namespace}: ${message}`))}`,
+    };
+  }
+  if (foreign.length > 0) {
+    return {
+      type,
+      status: 'False',
+      reason: TrustDomainReason.ForeignConfigMap,
+      message: `a ConfigMap of the bundle's name that Trustline did not create exists in: ${listNames(foreign)}`,
+    };
+  }
+  return {
+    type,
+    status: 'True',
+    reason: TrustDomainReason.Published,
+    message: `published to ${selected} namespaces`,
+  };
+}
 
 const CHANGE_EVENT: Record<AuthorityChange['to'], string> = {
   Prepared: 'AuthorityPrepared',
@@ -120,35 +156,55 @@ export class TrustDomainReconciler {
   readonly reconcile = async (key: string): Promise<ReconcileResult> => {
     const object = this.#options.caches.trustDomains.get(key);
     if (!object) return undefined;
+    // Deletion comes before validation, so an object that no longer passes the schema can still go.
+    let held: DesiredCondition | undefined;
+    if (object.metadata.deletionTimestamp) {
+      if (!object.metadata.finalizers?.includes(FINALIZER_IN_USE)) return undefined;
+      const users = this.#users(object.metadata.name);
+      if (users.length === 0) {
+        await this.#setFinalizers(
+          object,
+          object.metadata.finalizers.filter((finalizer) => finalizer !== FINALIZER_IN_USE),
+        );
+        this.#forgetMetrics(object);
+        return undefined;
+      }
+      held = ready(
+        TrustDomainReason.InUse,
+        `deletion waits for ${users.length} RegistrationEntries that use this trust domain: ${listNames(users)}`,
+      );
+    }
     const parsed = trustDomainSchema.safeParse(object);
     if (!parsed.success) {
-      await this.#report(object, ready(TrustDomainReason.InvalidSpec, describeIssues(parsed.error)));
-      return undefined;
+      await this.#report(object, held ?? ready(TrustDomainReason.InvalidSpec, describeIssues(parsed.error)));
+      return held ? { requeueAfterMs: HELD_RECHECK_MS } : undefined;
     }
     const trustDomain = parsed.data;
-    if (trustDomain.metadata.deletionTimestamp) return this.#finalize(object, trustDomain);
-    if (!trustDomain.metadata.finalizers?.includes(FINALIZER_IN_USE)) {
+    if (!held && !trustDomain.metadata.finalizers?.includes(FINALIZER_IN_USE)) {
       // The update this causes brings the object back through the queue.
-      await this.#setFinalizers(trustDomain, [...(trustDomain.metadata.finalizers ?? []), FINALIZER_IN_USE]);
+      await this.#setFinalizers(object, [...(trustDomain.metadata.finalizers ?? []), FINALIZER_IN_USE]);
       return undefined;
     }
     const refusal = this.#refusal(trustDomain);
     if (refusal) {
-      await this.#report(object, refusal);
-      return undefined;
+      await this.#report(object, held ?? refusal);
+      return held ? { requeueAfterMs: HELD_RECHECK_MS } : undefined;
     }
     const upstream = this.#upstream(trustDomain);
     if (upstream instanceof Error) {
+      // Keys already issued stay as they are; the Secret is looked at again when it changes, and
+      // regularly, since a certificate that is not yet valid becomes valid without any event.
       await this.#report(
         object,
-        ready(
-          upstream instanceof UpstreamError
-            ? TrustDomainReason.UpstreamInvalid
-            : TrustDomainReason.UpstreamNotFound,
-          upstream.message,
-        ),
+        held ??
+          ready(
+            upstream instanceof UpstreamError
+              ? TrustDomainReason.UpstreamInvalid
+              : TrustDomainReason.UpstreamNotFound,
+            upstream.message,
+          ),
       );
-      return undefined;
+      return { requeueAfterMs: UPSTREAM_RECHECK_MS };
     }
     let stored: StoredJournal;
     try {
@@ -168,14 +224,66 @@ export class TrustDomainReconciler {
       );
       return undefined;
     }
-    return this.#rotateAndPublish(object, trustDomain, upstream, stored);
+    const lost = this.#lostJournal(trustDomain, stored);
+    if (lost) {
+      await this.#report(object, lost);
+      return undefined;
+    }
+    return this.#rotateAndPublish(object, trustDomain, upstream, stored, held);
   };
+
+  /** The RegistrationEntries that use a TrustDomain, as namespace/name. */
+  #users(name: string): string[] {
+    return this.#options.caches.registrationEntries
+      .list()
+      .flatMap((entry) => {
+        const parsed = entryRefSchema.safeParse(entry);
+        return parsed.success && parsed.data.spec.trustDomainRef.name === name
+          ? [`${parsed.data.metadata.namespace}/${parsed.data.metadata.name}`]
+          : [];
+      })
+      .sort();
+  }
+
+  /**
+   * A journal that is gone although this TrustDomain has published a bundle: minting new keys would
+   * silently replace every key relying parties trust, so that takes an explicit annotation.
+   */
+  #lostJournal(trustDomain: TrustDomain, stored: StoredJournal): DesiredCondition | undefined {
+    const published = trustDomain.status?.bundleSequence ?? 0;
+    if (stored.resourceVersion !== undefined || published === 0) return undefined;
+    if (trustDomain.metadata.annotations?.[ANNOTATION_REINITIALIZE_KEYS] === 'true') return undefined;
+    return ready(
+      TrustDomainReason.JournalMissing,
+      `the journal Secret ${this.#options.operatorNamespace}/${journalSecretName(trustDomain.spec.trustDomain)} is gone, ` +
+        `but bundle sequence ${published} was published from it; restore it from a backup, or annotate the ` +
+        `TrustDomain ${ANNOTATION_REINITIALIZE_KEYS}=true to start over with new keys`,
+    );
+  }
 
   /** Problems with the spec that stop Trustline from touching the keys at all. */
   #refusal(trustDomain: TrustDomain): DesiredCondition | undefined {
     const lifetimes = lifetimeProblem(trustDomain.spec);
     if (lifetimes) return ready(TrustDomainReason.LifetimeTooShort, lifetimes);
-    const claims = this.#options.caches.trustDomains.list().flatMap((other): TrustDomainClaim[] => {
+    const owner = conflictingOwner(
+      {
+        name: trustDomain.metadata.name,
+        trustDomain: trustDomain.spec.trustDomain,
+        creationTimestamp: trustDomain.metadata.creationTimestamp,
+      },
+      this.#claims(),
+    );
+    if (owner) {
+      return ready(
+        TrustDomainReason.Conflict,
+        `TrustDomain ${owner.name} already serves trust domain ${trustDomain.spec.trustDomain} and is older`,
+      );
+    }
+    return undefined;
+  }
+
+  #claims(): TrustDomainClaim[] {
+    return this.#options.caches.trustDomains.list().flatMap((other): TrustDomainClaim[] => {
       const spec = z.object({ trustDomain: z.string() }).safeParse(other.spec);
       return spec.success
         ? [
@@ -187,21 +295,6 @@ export class TrustDomainReconciler {
           ]
         : [];
     });
-    const owner = conflictingOwner(
-      {
-        name: trustDomain.metadata.name,
-        trustDomain: trustDomain.spec.trustDomain,
-        creationTimestamp: trustDomain.metadata.creationTimestamp,
-      },
-      claims,
-    );
-    if (owner) {
-      return ready(
-        TrustDomainReason.Conflict,
-        `TrustDomain ${owner.name} already serves trust domain ${trustDomain.spec.trustDomain} and is older`,
-      );
-    }
-    return undefined;
   }
 
   /** The upstream CA, undefined when the trust domain is self-signed, or why it cannot be used. */
@@ -235,6 +328,7 @@ export class TrustDomainReconciler {
     trustDomain: TrustDomain,
     upstream: UpstreamCA | undefined,
     stored: StoredJournal,
+    held: DesiredCondition | undefined,
   ): Promise<ReconcileResult> {
     const { now: clock, failpoint, audit, metrics, events, log } = this.#options;
     const now = clock();
@@ -312,10 +406,11 @@ export class TrustDomainReconciler {
     if (bundle.byteLength > CONFIGMAP_LIMIT_BYTES) {
       await this.#report(
         object,
-        ready(
-          TrustDomainReason.BundleTooLarge,
-          `the trust bundle is ${bundle.byteLength} bytes, over the ${CONFIGMAP_LIMIT_BYTES}-byte ConfigMap limit; remove roots from the upstream ca.crt`,
-        ),
+        held ??
+          ready(
+            TrustDomainReason.BundleTooLarge,
+            `the trust bundle is ${bundle.byteLength} bytes, over the ${CONFIGMAP_LIMIT_BYTES}-byte ConfigMap limit; remove roots from the upstream ca.crt`,
+          ),
         statusFields,
       );
       return { requeueAfterMs: RESYNC_MS };
@@ -344,61 +439,54 @@ export class TrustDomainReconciler {
     );
     const oidc = trustDomain.spec.oidc;
     const issuer = trustDomain.spec.jwt.issuer;
-    const oidcForeign =
-      oidc && issuer
-        ? (
-            await publish(
-              this.#options.client,
-              {
-                name: oidc.configMapName,
-                content: CONTENT_OIDC_DISCOVERY,
-                data: oidcDiscoveryFiles({ issuer, jwks: bundle.files[BUNDLE_JWKS_KEY] }),
-                namespaces: [oidc.namespace],
-                owner,
-              },
-              publishedCopies(configMaps, owner, CONTENT_OIDC_DISCOVERY),
-            )
-          ).foreign
-        : [];
+    // Without spec.oidc the plan is empty, which removes a copy left from when it was set.
+    const discovery = await publish(
+      this.#options.client,
+      {
+        name: oidc?.configMapName ?? '',
+        content: CONTENT_OIDC_DISCOVERY,
+        data: issuer ? oidcDiscoveryFiles({ issuer, jwks: bundle.files[BUNDLE_JWKS_KEY] }) : {},
+        namespaces: oidc && issuer ? [oidc.namespace] : [],
+        owner,
+      },
+      publishedCopies(configMaps, owner, CONTENT_OIDC_DISCOVERY),
+    );
     if (changed) failpoint('bundle-published');
 
-    const foreign = published.foreign;
+    const { foreign, failed } = published;
     const active = journal.authorities.filter((authority) => authority.state === 'Active');
+    const discoveryProblem =
+      discovery.foreign.length > 0
+        ? `ConfigMap ${oidc?.namespace}/${oidc?.configMapName} exists and was not created by Trustline`
+        : discovery.failed.map(({ message }) => message).join('; ');
     await this.#report(
       object,
-      oidcForeign.length > 0
-        ? ready(
-            TrustDomainReason.ForeignConfigMap,
-            `ConfigMap ${oidc?.namespace}/${oidc?.configMapName} exists and was not created by Trustline; the OIDC discovery documents were not written`,
-          )
-        : ready(
-            TrustDomainReason.Ready,
-            `active authorities: ${active.map((authority) => `${authority.type} ${authority.id}`).join(', ')}; bundle sequence ${journal.bundle.sequence}`,
-            'True',
-          ),
+      held ??
+        (discoveryProblem
+          ? ready(
+              TrustDomainReason.OIDCNotPublished,
+              `the OIDC discovery documents were not written: ${discoveryProblem}`,
+            )
+          : ready(
+              TrustDomainReason.Ready,
+              `active authorities: ${active.map((authority) => `${authority.type} ${authority.id}`).join(', ')}; bundle sequence ${journal.bundle.sequence}`,
+              'True',
+            )),
       {
         ...statusFields,
-        bundleNamespaces: namespaces.length - foreign.length,
+        bundleNamespaces: namespaces.length - foreign.length - failed.length,
         foreignBundleNamespaces: foreign,
       },
-      foreign.length > 0
-        ? {
-            type: BUNDLE_PUBLISHED_CONDITION,
-            status: 'False',
-            reason: TrustDomainReason.ForeignConfigMap,
-            message: `a ConfigMap of the bundle's name that Trustline did not create exists in: ${listNames(foreign)}`,
-          }
-        : {
-            type: BUNDLE_PUBLISHED_CONDITION,
-            status: 'True',
-            reason: TrustDomainReason.Published,
-            message: `published to ${namespaces.length} namespaces`,
-          },
+      bundlePublishedCondition(namespaces.length, foreign, failed),
     );
     const rootExpiries = (upstream?.roots ?? [])
       .map((root) => Date.parse(root.notAfter))
       .filter((expiry) => expiry > now.getTime());
-    const wakeAt = Math.min(advanced.nextCheckAt.getTime(), ...rootExpiries);
+    const retries = [
+      ...(failed.length > 0 || discovery.failed.length > 0 ? [now.getTime() + PUBLISH_RETRY_MS] : []),
+      ...(held ? [now.getTime() + HELD_RECHECK_MS] : []),
+    ];
+    const wakeAt = Math.min(advanced.nextCheckAt.getTime(), ...rootExpiries, ...retries);
     return {
       requeueAfterMs: Math.min(RESYNC_MS, Math.max(0, wakeAt - clock().getTime()) + THRESHOLD_SLACK_MS),
     };
@@ -419,36 +507,19 @@ export class TrustDomainReconciler {
       .sort();
   }
 
-  async #finalize(object: KubeObject, trustDomain: TrustDomain): Promise<ReconcileResult> {
-    if (!trustDomain.metadata.finalizers?.includes(FINALIZER_IN_USE)) return undefined;
-    const users = this.#options.caches.registrationEntries.list().flatMap((entry) => {
-      const parsed = entryRefSchema.safeParse(entry);
-      return parsed.success && parsed.data.spec.trustDomainRef.name === trustDomain.metadata.name
-        ? [`${parsed.data.metadata.namespace}/${parsed.data.metadata.name}`]
-        : [];
-    });
-    if (users.length > 0) {
-      await this.#report(
-        object,
-        ready(
-          TrustDomainReason.InUse,
-          `deletion waits for ${users.length} RegistrationEntries that use this trust domain: ${listNames(users.sort())}`,
-        ),
-      );
-      return undefined;
-    }
-    await this.#setFinalizers(
-      trustDomain,
-      (trustDomain.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FINALIZER_IN_USE),
-    );
-    this.#options.metrics.forgetTrustDomain(trustDomain.spec.trustDomain);
-    return undefined;
+  /** Drops the metrics of a deleted TrustDomain, unless another object serves the same name. */
+  #forgetMetrics(object: KubeObject): void {
+    const spec = z.object({ trustDomain: z.string() }).safeParse(object.spec);
+    if (!spec.success) return;
+    const others = this.#claims().filter((claim) => claim.name !== object.metadata.name);
+    if (others.some((claim) => claim.trustDomain === spec.data.trustDomain)) return;
+    this.#options.metrics.forgetTrustDomain(spec.data.trustDomain);
   }
 
-  async #setFinalizers(trustDomain: TrustDomain, finalizers: string[]): Promise<void> {
-    await this.#options.client.request('PATCH', objectPath(resource, trustDomain.metadata.name), {
+  async #setFinalizers(object: KubeObject, finalizers: string[]): Promise<void> {
+    await this.#options.client.request('PATCH', objectPath(resource, object.metadata.name), {
       contentType: 'application/merge-patch+json',
-      body: { metadata: { finalizers, resourceVersion: trustDomain.metadata.resourceVersion } },
+      body: { metadata: { finalizers, resourceVersion: object.metadata.resourceVersion } },
     });
   }
 

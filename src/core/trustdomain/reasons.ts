@@ -7,10 +7,13 @@ export const TrustDomainReason = {
   UpstreamNotFound: 'UpstreamNotFound',
   UpstreamInvalid: 'UpstreamInvalid',
   JournalInvalid: 'JournalInvalid',
+  JournalMissing: 'JournalMissing',
   BundleTooLarge: 'BundleTooLarge',
   InUse: 'InUse',
   Published: 'Published',
   ForeignConfigMap: 'ForeignConfigMap',
+  PublishFailed: 'PublishFailed',
+  OIDCNotPublished: 'OIDCNotPublished',
 } as const;
 
 /** The condition next to Ready that says whether every selected namespace holds the bundle. */
