@@ -58,12 +58,13 @@ export const jwtAlgorithmSchema = z.enum([
 export type JwtAlgorithm = z.infer<typeof jwtAlgorithmSchema>;
 
 /**
- * Floors are low so short-lived trust domains can exercise whole rotations in minutes; a CA lifetime
- * under 6 times the SVID lifetimes it serves is refused by the operator, whatever the numbers.
+ * The X.509 floors are low so short-lived trust domains can exercise whole rotations in minutes; a CA
+ * lifetime under 6 times the SVID lifetimes it serves is refused by the operator, whatever the numbers.
  */
 export const x509SvidTtl = () =>
   duration({ min: '10s', max: '8760h', description: 'Lifetime of an X.509-SVID.' });
-export const jwtSvidTtl = () => duration({ min: '10s', max: '24h', description: 'Lifetime of a JWT-SVID.' });
+/** A JWT-SVID kept in a Secret must outlive the kubelet's Secret refresh, hence the 10m floor. */
+export const jwtSvidTtl = () => duration({ min: '10m', max: '24h', description: 'Lifetime of a JWT-SVID.' });
 const authorityTtl = (description: string) => duration({ min: '1m', max: '87600h', description });
 
 const claimGrantSchema = z.object({
@@ -104,6 +105,12 @@ const trustDomainSpecFields = z.object({
     .object({
       x509TTL: x509SvidTtl().default('1h'),
       jwtTTL: jwtSvidTtl().default('30m'),
+      renewalPercentage: z
+        .int()
+        .min(10)
+        .max(90)
+        .default(50)
+        .describe('How much of an SVID\'s lifetime passes before it is renewed, in percent (with jitter).'),
     })
     .prefault({}),
   upstream: z

@@ -24,7 +24,7 @@ describe('TrustDomain spec', () => {
     expect(spec.trustDomain).toBe('example.org');
     expect(spec.ca).toEqual({ keyType: 'EC-P256', ttl: '24h' });
     expect(spec.jwt).toEqual({ algorithm: 'ES256', ttl: '24h' });
-    expect(spec.svid).toEqual({ x509TTL: '1h', jwtTTL: '30m' });
+    expect(spec.svid).toEqual({ x509TTL: '1h', jwtTTL: '30m', renewalPercentage: 50 });
     expect(spec.bundle).toEqual({});
     expect(spec.upstream).toBeUndefined();
     expect(spec.oidc).toBeUndefined();
@@ -40,7 +40,7 @@ describe('TrustDomain spec', () => {
     });
     expect(spec.ca).toEqual({ keyType: 'RSA-3072', ttl: '48h' });
     expect(spec.jwt).toEqual({ algorithm: 'PS256', ttl: '24h', issuer: 'https://oidc.example.org' });
-    expect(spec.svid).toEqual({ x509TTL: '10m', jwtTTL: '24h' });
+    expect(spec.svid).toEqual({ x509TTL: '10m', jwtTTL: '24h', renewalPercentage: 50 });
   });
 
   it.each(['example.org', 'a', 'my_domain-1.example.org', '0.0.0.0'])(
@@ -128,12 +128,12 @@ describe('TrustDomain spec', () => {
   it('describeIssues joins several issues with "; "', () => {
     const result = trustDomainSpecSchema.safeParse({
       trustDomain: 'Example.org',
-      svid: { jwtTTL: '5s' },
+      svid: { jwtTTL: '5m' },
     });
     expect(result.success).toBe(false);
     if (result.success) return;
     expect(describeIssues(result.error)).toBe(
-      'trustDomain: must be lower case; svid.jwtTTL: must be at least 10s',
+      'trustDomain: must be lower case; svid.jwtTTL: must be at least 10m',
     );
   });
 
