@@ -370,7 +370,8 @@ export class TrustDomainReconciler {
       upstreamRoots: upstream?.roots,
       refreshHintSeconds: refreshHintSeconds(policy),
     });
-    const journal = sequenceFor(advanced.journal, bundle.contentHash);
+    const sequenced = sequenceFor(advanced.journal, bundle.contentHash);
+    const journal = { ...sequenced, bundle: { ...sequenced.bundle, pem: bundle.files[BUNDLE_PEM_KEY] } };
     const changed = encodeJournal(journal) !== encodeJournal(stored.journal);
     if (changed) {
       // The commit point: after this write the new keys exist; before it, they never did.

@@ -73,6 +73,8 @@ export const publishedBundleSchema = z.object({
   sequence: z.int().min(0),
   /** Hash of the bundle content without the sequence. */
   contentHash: z.string(),
+  /** The published bundle.pem, which SVID Secrets carry as their ca.crt. */
+  pem: z.string().optional(),
 });
 
 export const journalSchema = z.object({
