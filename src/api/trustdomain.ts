@@ -110,7 +110,7 @@ const trustDomainSpecFields = z.object({
         .min(10)
         .max(90)
         .default(50)
-        .describe('How much of an SVID\'s lifetime passes before it is renewed, in percent (with jitter).'),
+        .describe("How much of an SVID's lifetime passes before it is renewed, in percent (with jitter)."),
     })
     .prefault({}),
   upstream: z
