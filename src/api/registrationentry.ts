@@ -3,6 +3,7 @@ import { ageColumn, type KindDefinition, objectSchema, readyColumn, reasonColumn
 import { baseStatusFields, objectNameSchema } from './meta.ts';
 import { withRules } from './rules.ts';
 import { jwtSvidTtl, x509KeyTypeSchema, x509SvidTtl } from './trustdomain.ts';
+import { X509_DATA_KEYS } from './well-known.ts';
 
 /** SPIFFE ID path rules (SPIFFE ID spec, section 2.2), each with the message a user sees. */
 export const spiffeIDPathSchema = withRules(
@@ -37,11 +38,20 @@ export const dnsNameSchema = z
   );
 
 /** Secret data keys: what a pod sees as file names. */
-const secretKeySchema = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[-._a-zA-Z0-9]+$/, "must consist of letters, digits, '-', '_' or '.'");
+const secretKeySchema = withRules(
+  z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[-._a-zA-Z0-9]+$/, "must consist of letters, digits, '-', '_' or '.'"),
+  [
+    {
+      cel: `!(self in [${X509_DATA_KEYS.map((key) => `'${key}'`).join(', ')}])`,
+      message: `must not be one of the X.509-SVID files: ${X509_DATA_KEYS.join(', ')}`,
+      holds: (key) => !(X509_DATA_KEYS as readonly string[]).includes(key),
+    },
+  ],
+);
 
 export const registrationEntrySpecSchema = z.object({
   trustDomainRef: z

@@ -38,3 +38,29 @@ export const JOURNAL_KEY = 'journal.json';
 export const UPSTREAM_CERT_KEY = 'tls.crt';
 export const UPSTREAM_PRIVATE_KEY_KEY = 'tls.key';
 export const UPSTREAM_ROOTS_KEY = 'ca.crt';
+
+/** Secret data keys: cert-manager's kubernetes.io/tls names and spiffe-helper's names. */
+export const TLS_CERT_KEY = 'tls.crt';
+export const TLS_PRIVATE_KEY_KEY = 'tls.key';
+export const TLS_CA_KEY = 'ca.crt';
+export const SVID_CERT_KEY = 'svid.pem';
+export const SVID_PRIVATE_KEY_KEY = 'svid_key.pem';
+export const SVID_BUNDLE_KEY = 'svid_bundle.pem';
+/** Every key of the X.509 part; JWT-SVIDs take the keys their spec names and must not use these. */
+export const X509_DATA_KEYS = [
+  TLS_CERT_KEY,
+  TLS_PRIVATE_KEY_KEY,
+  TLS_CA_KEY,
+  SVID_CERT_KEY,
+  SVID_PRIVATE_KEY_KEY,
+  SVID_BUNDLE_KEY,
+] as const;
+
+/** Annotations on the SVID Secret: what was issued, so drift is seen without trusting the data alone. */
+export const ANNOTATION_SVID_SPIFFE_ID = `${GROUP}/spiffe-id`;
+/** As `normalizeSerial` writes it. */
+export const ANNOTATION_SVID_SERIAL = `${GROUP}/svid-serial`;
+export const ANNOTATION_SVID_AUTHORITY_ID = `${GROUP}/svid-authority-id`;
+export const ANNOTATION_SVID_NOT_AFTER = `${GROUP}/svid-not-after`;
+export const ANNOTATION_SVID_RENEW_AT = `${GROUP}/svid-renew-at`;
+export const ANNOTATION_SVID_SPEC_HASH = `${GROUP}/svid-spec-hash`;

@@ -3,6 +3,20 @@ import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { X509KeyType } from '../../src/api/trustdomain.ts';
 import {
+  ANNOTATION_SVID_AUTHORITY_ID,
+  ANNOTATION_SVID_NOT_AFTER,
+  ANNOTATION_SVID_RENEW_AT,
+  ANNOTATION_SVID_SERIAL,
+  ANNOTATION_SVID_SPEC_HASH,
+  ANNOTATION_SVID_SPIFFE_ID,
+  SVID_BUNDLE_KEY,
+  SVID_CERT_KEY,
+  SVID_PRIVATE_KEY_KEY,
+  TLS_CA_KEY,
+  TLS_CERT_KEY,
+  TLS_PRIVATE_KEY_KEY,
+} from '../../src/api/well-known.ts';
+import {
   exportPrivateKeyPem,
   generateX509KeyPair,
   importJwtSigningKey,
@@ -12,12 +26,6 @@ import { mintJwtAuthority, mintX509Authority } from '../../src/core/authorities/
 import type { JwtAuthority, X509Authority } from '../../src/core/authorities/model.ts';
 import { x509 } from '../../src/core/authorities/x509.ts';
 import {
-  ANNOTATION_SVID_AUTHORITY_ID,
-  ANNOTATION_SVID_NOT_AFTER,
-  ANNOTATION_SVID_RENEW_AT,
-  ANNOTATION_SVID_SERIAL,
-  ANNOTATION_SVID_SPEC_HASH,
-  ANNOTATION_SVID_SPIFFE_ID,
   authorityGone,
   authorityTainted,
   caBundleStale,
@@ -47,14 +55,8 @@ import {
   reissueReasons,
   renewAt,
   renewalDue,
-  SVID_BUNDLE_KEY,
-  SVID_CERT_KEY,
-  SVID_PRIVATE_KEY_KEY,
   secretMissing,
   specChanged,
-  TLS_CA_KEY,
-  TLS_CERT_KEY,
-  TLS_PRIVATE_KEY_KEY,
   X509_REISSUE_POLICIES,
   x509ReissueReason,
 } from '../../src/core/svid/reissue.ts';

@@ -1,5 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  ANNOTATION_SVID_AUTHORITY_ID,
+  ANNOTATION_SVID_NOT_AFTER,
+  ANNOTATION_SVID_RENEW_AT,
+  ANNOTATION_SVID_SERIAL,
+  ANNOTATION_SVID_SPEC_HASH,
+  ANNOTATION_SVID_SPIFFE_ID,
+} from '../../src/api/well-known.ts';
+import {
   exportPrivateKeyPem,
   generateX509KeyPair,
   importX509SigningKey,
@@ -8,12 +16,6 @@ import { mintX509Authority } from '../../src/core/authorities/mint.ts';
 import type { X509Authority } from '../../src/core/authorities/model.ts';
 import { x509 } from '../../src/core/authorities/x509.ts';
 import {
-  ANNOTATION_SVID_AUTHORITY_ID,
-  ANNOTATION_SVID_NOT_AFTER,
-  ANNOTATION_SVID_RENEW_AT,
-  ANNOTATION_SVID_SERIAL,
-  ANNOTATION_SVID_SPEC_HASH,
-  ANNOTATION_SVID_SPIFFE_ID,
   type DesiredIdentity,
   type IssuanceInput,
   reissueReasons,

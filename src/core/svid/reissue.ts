@@ -1,7 +1,6 @@
 import { createHash, X509Certificate as NodeCertificate } from 'node:crypto';
 import type { X509Certificate as PeculiarCertificate } from '@peculiar/x509';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { GROUP } from '../../api/group.ts';
 import type { X509KeyType } from '../../api/trustdomain.ts';
 import { keyFitsX509KeyType, privateKeyMatches, readPrivateKey } from '../authorities/keys.ts';
 import { decodeCertificatesPem, decodePem } from '../authorities/pem.ts';
@@ -14,31 +13,21 @@ import { x509 } from '../authorities/x509.ts';
  * assuming an earlier policy caught it, so no subset or order of the list ever keeps a broken Secret.
  */
 
-/** Secret data keys: cert-manager's kubernetes.io/tls names and spiffe-helper's names. */
-export const TLS_CERT_KEY = 'tls.crt';
-export const TLS_PRIVATE_KEY_KEY = 'tls.key';
-export const TLS_CA_KEY = 'ca.crt';
-export const SVID_CERT_KEY = 'svid.pem';
-export const SVID_PRIVATE_KEY_KEY = 'svid_key.pem';
-export const SVID_BUNDLE_KEY = 'svid_bundle.pem';
-/** Every key of the X.509 part; JWT-SVIDs take the keys their spec names and must not use these. */
-export const X509_DATA_KEYS = [
-  TLS_CERT_KEY,
-  TLS_PRIVATE_KEY_KEY,
-  TLS_CA_KEY,
+import {
+  ANNOTATION_SVID_AUTHORITY_ID,
+  ANNOTATION_SVID_NOT_AFTER,
+  ANNOTATION_SVID_RENEW_AT,
+  ANNOTATION_SVID_SERIAL,
+  ANNOTATION_SVID_SPEC_HASH,
+  ANNOTATION_SVID_SPIFFE_ID,
+  SVID_BUNDLE_KEY,
   SVID_CERT_KEY,
   SVID_PRIVATE_KEY_KEY,
-  SVID_BUNDLE_KEY,
-] as const;
-
-/** Annotations on the SVID Secret: what was issued, so drift is seen without trusting the data alone. */
-export const ANNOTATION_SVID_SPIFFE_ID = `${GROUP}/spiffe-id`;
-/** As `normalizeSerial` writes it. */
-export const ANNOTATION_SVID_SERIAL = `${GROUP}/svid-serial`;
-export const ANNOTATION_SVID_AUTHORITY_ID = `${GROUP}/svid-authority-id`;
-export const ANNOTATION_SVID_NOT_AFTER = `${GROUP}/svid-not-after`;
-export const ANNOTATION_SVID_RENEW_AT = `${GROUP}/svid-renew-at`;
-export const ANNOTATION_SVID_SPEC_HASH = `${GROUP}/svid-spec-hash`;
+  TLS_CA_KEY,
+  TLS_CERT_KEY,
+  TLS_PRIVATE_KEY_KEY,
+  X509_DATA_KEYS,
+} from '../../api/well-known.ts';
 
 /** Stable strings users and alerts match on, used as event and condition reasons. */
 export const ReissueReason = {

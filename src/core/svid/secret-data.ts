@@ -1,5 +1,4 @@
 import { X509Certificate as NodeCertificate } from 'node:crypto';
-import { CodedError } from '../errors.ts';
 import {
   ANNOTATION_SVID_AUTHORITY_ID,
   ANNOTATION_SVID_NOT_AFTER,
@@ -7,19 +6,16 @@ import {
   ANNOTATION_SVID_SERIAL,
   ANNOTATION_SVID_SPEC_HASH,
   ANNOTATION_SVID_SPIFFE_ID,
-  type DesiredIdentity,
-  normalizeSerial,
-  renewAt,
-  type SecretValue,
   SVID_BUNDLE_KEY,
   SVID_CERT_KEY,
   SVID_PRIVATE_KEY_KEY,
-  specHash,
   TLS_CA_KEY,
   TLS_CERT_KEY,
   TLS_PRIVATE_KEY_KEY,
   X509_DATA_KEYS,
-} from './reissue.ts';
+} from '../../api/well-known.ts';
+import { CodedError } from '../errors.ts';
+import { type DesiredIdentity, normalizeSerial, renewAt, type SecretValue, specHash } from './reissue.ts';
 
 /**
  * The content of an SVID Secret, written so that the re-issue policies find it sound: the
