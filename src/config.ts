@@ -12,12 +12,26 @@ const environmentSchema = z.object({
       'port must be at most 65535',
     )
     .default(':8080'),
+  TRUSTLINE_SECRET_NAMESPACES: z
+    .string()
+    .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'must be a comma-separated list of namespace names')
+    .optional(),
+  TRUSTLINE_CLUSTER_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, 'must be a DNS domain')
+    .default('cluster.local'),
+  TRUSTLINE_AUDIT_LOG: z.string().min(1).optional(),
 });
 
 export interface OperatorConfig {
   /** Where the journal Secrets and upstream CA Secrets live. */
   namespace: string;
   metrics: { host: string; port: number };
+  /** Namespaces where SVID Secrets may be written; every namespace when undefined. */
+  secretNamespaces: string[] | undefined;
+  clusterDomain: string;
+  /** A file for the audit stream; standard output when undefined. */
+  auditLog: string | undefined;
 }
 
 /** The operator's settings from its environment, checked once at start with errors that name the variable. */
@@ -27,7 +41,14 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
     const issue = parsed.error.issues[0];
     throw new Error(`${issue?.path.join('.')}: ${issue?.message}`);
   }
-  const { TRUSTLINE_NAMESPACE, POD_NAMESPACE, TRUSTLINE_METRICS_ADDRESS } = parsed.data;
+  const {
+    TRUSTLINE_NAMESPACE,
+    POD_NAMESPACE,
+    TRUSTLINE_METRICS_ADDRESS,
+    TRUSTLINE_SECRET_NAMESPACES,
+    TRUSTLINE_CLUSTER_DOMAIN,
+    TRUSTLINE_AUDIT_LOG,
+  } = parsed.data;
   const separator = TRUSTLINE_METRICS_ADDRESS.lastIndexOf(':');
   const host = TRUSTLINE_METRICS_ADDRESS.slice(0, separator).replace(/^\[|\]$/g, '');
   return {
@@ -36,5 +57,8 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
       host: host === '' ? '0.0.0.0' : host,
       port: Number(TRUSTLINE_METRICS_ADDRESS.slice(separator + 1)),
     },
+    secretNamespaces: TRUSTLINE_SECRET_NAMESPACES?.split(','),
+    clusterDomain: TRUSTLINE_CLUSTER_DOMAIN,
+    auditLog: TRUSTLINE_AUDIT_LOG,
   };
 }

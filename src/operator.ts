@@ -74,7 +74,8 @@ export class Operator {
     failpoint = failpointsFromEnvironment(),
   }: OperatorOptions): Promise<Operator> {
     const client = await RestClient.fromKubeConfig(config);
-    const metrics = new Metrics();
+    const metrics = new Metrics(now);
+    const audit = settings.auditLog ? AuditLog.toFile(settings.auditLog) : new AuditLog();
     const queues: WorkQueue[] = [];
     const informers: Informer[] = [];
     const queue = (name: string, reconcile: (key: string) => Promise<ReconcileResult>) => {
@@ -158,7 +159,7 @@ export class Operator {
       log,
       now,
       metrics,
-      audit: new AuditLog(log),
+      audit,
       events: new EventRecorder(client, log, now),
       failpoint,
     });

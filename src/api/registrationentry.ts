@@ -121,3 +121,4 @@ export const registrationEntryKind = {
 
 export const registrationEntrySchema = objectSchema(registrationEntryKind);
 export type RegistrationEntry = z.infer<typeof registrationEntrySchema>;
+export type RegistrationEntrySpec = z.infer<typeof registrationEntrySpecSchema>;

@@ -1,9 +1,14 @@
-import type { Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 /** One signing operation: what was signed, by which key, for whom. Never key material. */
 export interface SigningRecord {
   operation: 'x509-authority' | 'jwt-authority' | 'x509-svid' | 'jwt-svid';
   trustDomain: string;
+  /** For SVIDs: the SPIFFE ID, the entry's uid, the key type and why it was signed. */
+  spiffeId?: string;
+  entryUid?: string;
+  keyType?: string;
+  reason?: string;
   /** The key that signed: an authority id, or the upstream signer's id. */
   signer: string;
   /** What was produced: a certificate's subject key id or serial, a JWT's kid or jti. */
@@ -15,14 +20,20 @@ export interface SigningRecord {
 }
 
 /**
- * The audit stream: one JSON line per signing operation, tagged `audit: true` so a log pipeline can route
- * it to tamper-evident storage apart from the operational log.
+ * The audit stream: one JSON line per signing operation, on a pino stream of its own (standard output
+ * by default, or a file), tagged `audit: true` so a log pipeline can route it to tamper-evident storage
+ * apart from the operational log.
  */
 export class AuditLog {
   readonly #log: Logger;
 
-  constructor(log: Logger) {
-    this.#log = log.child({ audit: true });
+  constructor(destination?: DestinationStream) {
+    this.#log = pino({ name: 'trustline-audit', base: { audit: true } }, destination ?? pino.destination(1));
+  }
+
+  /** An audit log writing to `path` (appending, synchronously, so no record is lost on a crash). */
+  static toFile(path: string): AuditLog {
+    return new AuditLog(pino.destination({ dest: path, append: true, sync: true, mkdir: true }));
   }
 
   signed(record: SigningRecord): void {

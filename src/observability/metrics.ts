@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Metric names, defined once: dashboards and alerts depend on them. */
 export const METRIC_NAMES = {
@@ -6,6 +6,10 @@ export const METRIC_NAMES = {
   authorityRotations: 'trustline_authority_rotations_total',
   bundleSequence: 'trustline_bundle_sequence',
   reconcileErrors: 'trustline_reconcile_errors_total',
+  svidsIssued: 'trustline_svids_issued_total',
+  svidIssuance: 'trustline_svid_issuance_duration_seconds',
+  svidSoonestExpiry: 'trustline_svid_soonest_expiry_seconds',
+  svidRenewalFailures: 'trustline_svid_renewal_failures_total',
 } as const;
 
 export interface AuthorityGaugeEntry {
@@ -42,6 +46,60 @@ export class Metrics {
     labelNames: ['controller'] as const,
     registers: [this.registry],
   });
+  readonly #svidsIssued = new Counter({
+    name: METRIC_NAMES.svidsIssued,
+    help: 'SVID Secrets written with a newly signed X.509-SVID or JWT-SVID, by the reason for signing.',
+    labelNames: ['type', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly #issuance = new Histogram({
+    name: METRIC_NAMES.svidIssuance,
+    help: 'From the start of a reconcile that signs to its Secret being written.',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly #renewalFailures = new Counter({
+    name: METRIC_NAMES.svidRenewalFailures,
+    help: 'Reconciles of RegistrationEntries that failed and were retried.',
+    registers: [this.registry],
+  });
+  /** Each entry's trust domain and current X.509-SVID notAfter, for the soonest-expiry gauge. */
+  readonly #svidExpiries = new Map<string, { trustDomain: string; notAfter: number }>();
+
+  constructor(now: () => Date = () => new Date()) {
+    const expiries = this.#svidExpiries;
+    new Gauge({
+      name: METRIC_NAMES.svidSoonestExpiry,
+      help: 'Seconds until the soonest-expiring X.509-SVID Trustline keeps expires, per trust domain.',
+      labelNames: ['trust_domain'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const soonest = new Map<string, number>();
+        for (const { trustDomain, notAfter } of expiries.values()) {
+          soonest.set(trustDomain, Math.min(notAfter, soonest.get(trustDomain) ?? notAfter));
+        }
+        for (const [trustDomain, notAfter] of soonest) {
+          this.set({ trust_domain: trustDomain }, (notAfter - now().getTime()) / 1000);
+        }
+      },
+    });
+  }
+
+  countIssued(type: 'x509' | 'jwt', reason: string, seconds: number): void {
+    this.#svidsIssued.inc({ type, reason });
+    if (type === 'x509') this.#issuance.observe(seconds);
+  }
+
+  setSvidExpiry(entry: string, svid: { trustDomain: string; notAfter: Date } | undefined): void {
+    if (svid === undefined) this.#svidExpiries.delete(entry);
+    else this.#svidExpiries.set(entry, { trustDomain: svid.trustDomain, notAfter: svid.notAfter.getTime() });
+  }
+
+  countRenewalFailure(): void {
+    this.#renewalFailures.inc();
+  }
+
   /** The label sets last set per trust domain, so authorities that are gone stop being reported. */
   readonly #reported = new Map<string, { type: string; id: string; state: string }[]>();
 

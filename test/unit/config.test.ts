@@ -28,7 +28,32 @@ describe('configFromEnvironment', () => {
       expect(configFromEnvironment({ HOME: '/root', PATH: '/bin' })).toEqual({
         namespace: 'trustline-system',
         metrics: { host: '0.0.0.0', port: 8080 },
+        secretNamespaces: undefined,
+        clusterDomain: 'cluster.local',
+        auditLog: undefined,
       });
+    });
+  });
+
+  describe('SVID Secret settings', () => {
+    it('reads the namespaces Secret mode is limited to, the cluster domain and the audit file', () => {
+      expect(
+        configFromEnvironment({
+          TRUSTLINE_SECRET_NAMESPACES: 'shop,payments',
+          TRUSTLINE_CLUSTER_DOMAIN: 'corp.internal',
+          TRUSTLINE_AUDIT_LOG: '/var/log/trustline/audit.log',
+        }),
+      ).toMatchObject({
+        secretNamespaces: ['shop', 'payments'],
+        clusterDomain: 'corp.internal',
+        auditLog: '/var/log/trustline/audit.log',
+      });
+    });
+
+    it('refuses a namespace list that is not comma-separated names, naming the variable', () => {
+      expect(() => configFromEnvironment({ TRUSTLINE_SECRET_NAMESPACES: 'shop, payments' })).toThrow(
+        'TRUSTLINE_SECRET_NAMESPACES: must be a comma-separated list of namespace names',
+      );
     });
   });
 

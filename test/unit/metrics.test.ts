@@ -18,7 +18,40 @@ describe('Metrics', () => {
       authorityRotations: 'trustline_authority_rotations_total',
       bundleSequence: 'trustline_bundle_sequence',
       reconcileErrors: 'trustline_reconcile_errors_total',
+      svidsIssued: 'trustline_svids_issued_total',
+      svidIssuance: 'trustline_svid_issuance_duration_seconds',
+      svidSoonestExpiry: 'trustline_svid_soonest_expiry_seconds',
+      svidRenewalFailures: 'trustline_svid_renewal_failures_total',
     });
+  });
+
+  it('reports the seconds until the soonest SVID expiry, and nothing once no SVID is kept', async () => {
+    const now = new Date('2030-01-01T00:00:00Z');
+    const metrics = new Metrics(() => now);
+    metrics.setSvidExpiry('shop/cart', {
+      trustDomain: 'example.org',
+      notAfter: new Date('2030-01-01T01:00:00Z'),
+    });
+    metrics.setSvidExpiry('shop/web', {
+      trustDomain: 'example.org',
+      notAfter: new Date('2030-01-01T00:10:00Z'),
+    });
+    expect(await metrics.registry.metrics()).toContain(
+      'trustline_svid_soonest_expiry_seconds{trust_domain="example.org"} 600',
+    );
+    metrics.setSvidExpiry('shop/web', undefined);
+    metrics.setSvidExpiry('shop/cart', undefined);
+    expect(await metrics.registry.metrics()).not.toMatch(/^trustline_svid_soonest_expiry_seconds\{/m);
+  });
+
+  it('counts issued SVIDs by type and reason, and times X.509 issuance', async () => {
+    const metrics = new Metrics();
+    metrics.countIssued('x509', 'Initial', 0.004);
+    metrics.countIssued('jwt', 'JwtRenewalDue', 0.001);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('trustline_svids_issued_total{type="x509",reason="Initial"} 1');
+    expect(text).toContain('trustline_svids_issued_total{type="jwt",reason="JwtRenewalDue"} 1');
+    expect(text).toContain('trustline_svid_issuance_duration_seconds_count 1');
   });
 
   it('reports each authority expiry as a Unix timestamp in seconds', async () => {
