@@ -12,7 +12,10 @@ import {
   MANAGED_BY_TRUSTLINE,
 } from './api/well-known.ts';
 import type { OperatorConfig } from './config.ts';
+import { JournalCache } from './controllers/journal-cache.ts';
 import { notImplementedReconciler } from './controllers/not-implemented.ts';
+import { RegistrationEntryReconciler } from './controllers/registrationentry/reconciler.ts';
+import { owningEntryName } from './controllers/registrationentry/svid-secrets.ts';
 import { TrustDomainReconciler } from './controllers/trustdomain/reconciler.ts';
 import { labelValueFor } from './core/labels.ts';
 import { EventRecorder } from './kube/events.ts';
@@ -118,8 +121,15 @@ export class Operator {
         (other) => objectKey(other) === objectKey(object) || trustDomainName(other) === name,
       );
       if (change !== 'deleted') trustDomainQueue?.add(objectKey(object));
+      entriesOfTrustDomains(new Set([object.metadata.name]));
     });
     let entryQueue: WorkQueue | undefined;
+    const enqueueEntries = (matches: (entry: KubeObject) => boolean) => {
+      for (const object of registrationEntries.list())
+        if (matches(object)) entryQueue?.add(objectKey(object));
+    };
+    const entriesOfTrustDomains = (names: Set<string>) =>
+      enqueueEntries((entry) => names.has(references(entry)?.trustDomainRef?.name ?? ''));
     const registrationEntries = informer(trustlineResource(registrationEntryKind), (change, object) => {
       if (change !== 'deleted') entryQueue?.add(objectKey(object));
       const reference = references(object)?.trustDomainRef?.name;
@@ -129,7 +139,11 @@ export class Operator {
     const keyRevocations = informer(trustlineResource(keyRevocationKind), (change, object) => {
       if (change !== 'deleted') revocationQueue?.add(objectKey(object));
     });
-    const namespaces = informer(coreResources.namespaces, () => enqueueTrustDomains());
+    const namespaces = informer(coreResources.namespaces, (_change, object) => {
+      enqueueTrustDomains();
+      // Grants select namespaces by label.
+      enqueueEntries((entry) => entry.metadata.namespace === object.metadata.name);
+    });
     const configMaps = informer(
       coreResources.configMaps,
       (_change, object) => {
@@ -148,10 +162,52 @@ export class Operator {
             references(trustDomain)?.upstream?.secretName === object.metadata.name ||
             (journalOf !== undefined && trustDomainName(trustDomain) === journalOf),
         );
+        // New authorities or a new bundle: entries re-sign or refresh their ca.crt.
+        if (journalOf !== undefined) {
+          entriesOfTrustDomains(
+            new Set(
+              trustDomains
+                .list()
+                .filter((trustDomain) => trustDomainName(trustDomain) === journalOf)
+                .map((trustDomain) => trustDomain.metadata.name),
+            ),
+          );
+        }
       },
       { namespace: settings.namespace },
     );
+    // SVID Secrets, by Trustline's label: in every namespace, or only in those Secret mode is limited to.
+    const onSvidSecret = (_change: ChangeType, object: KubeObject) => {
+      const owner = owningEntryName(object);
+      if (owner) entryQueue?.add(`${object.metadata.namespace}/${owner}`);
+    };
+    const svidSecretScope = { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}` };
+    const svidSecretCaches = settings.secretNamespaces
+      ? new Map(
+          settings.secretNamespaces.map((namespace) => [
+            namespace,
+            informer(coreResources.secrets, onSvidSecret, { ...svidSecretScope, namespace }),
+          ]),
+        )
+      : informer(coreResources.secrets, onSvidSecret, svidSecretScope);
+    const secretCaches = (namespace: string) =>
+      svidSecretCaches instanceof Map ? svidSecretCaches.get(namespace) : svidSecretCaches;
 
+    const events = new EventRecorder(client, log, now);
+    const entryReconciler = new RegistrationEntryReconciler({
+      client,
+      entries: registrationEntries,
+      trustDomains,
+      namespaces,
+      journals: new JournalCache(secrets, settings.namespace),
+      secretCaches,
+      clusterDomain: settings.clusterDomain,
+      log,
+      now,
+      metrics,
+      audit,
+      events,
+    });
     const trustDomainReconciler = new TrustDomainReconciler({
       client,
       caches: { trustDomains, registrationEntries, namespaces, configMaps, secrets },
@@ -160,7 +216,7 @@ export class Operator {
       now,
       metrics,
       audit,
-      events: new EventRecorder(client, log, now),
+      events,
       failpoint,
     });
     const { server, address } = await startMetricsServer(metrics.registry, settings.metrics);
@@ -171,10 +227,7 @@ export class Operator {
     // Queues exist only once every cache is whole: a reconcile that saw a half-listed cache of
     // namespaces or ConfigMaps would remove bundles that should stay.
     trustDomainQueue = queue(trustDomainKind.kind, trustDomainReconciler.reconcile);
-    entryQueue = queue(
-      registrationEntryKind.kind,
-      notImplementedReconciler(registrationEntryKind, registrationEntries, client, now),
-    );
+    entryQueue = queue(registrationEntryKind.kind, entryReconciler.reconcile);
     revocationQueue = queue(
       keyRevocationKind.kind,
       notImplementedReconciler(keyRevocationKind, keyRevocations, client, now),

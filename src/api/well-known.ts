@@ -6,6 +6,8 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_TRUSTLINE = 'trustline';
 /** On objects published for a TrustDomain: the TrustDomain's object name. */
 export const LABEL_TRUST_DOMAIN_OBJECT = `${GROUP}/trustdomain`;
+/** On SVID Secrets: the RegistrationEntry's name (through labelValueFor). */
+export const LABEL_REGISTRATION_ENTRY = `${GROUP}/registrationentry`;
 /** On the journal Secret: the trust domain name through labelValueFor (the full name is an annotation). */
 /**
  * Mints a new set of keys for a trust domain whose journal is gone although it has published a bundle.

@@ -2,7 +2,13 @@ import { stringify } from 'yaml';
 import { buildCrd, crdName } from '../api/crd.ts';
 import { allKinds } from '../api/kinds.ts';
 import { CLUSTER_ROLE_NAME, DEFAULT_NAMESPACE, OPERATOR_NAME } from './names.ts';
-import { operatorClusterRules, operatorNamespaceRules } from './rbac.ts';
+import {
+  entryEditRules,
+  entryViewRules,
+  operatorClusterRules,
+  operatorNamespaceRules,
+  svidSecretRules,
+} from './rbac.ts';
 
 /** Every file `npm run generate` writes, by path relative to the repository root. */
 export type Artifacts = Map<string, string>;
@@ -54,15 +60,92 @@ function rbacDocuments(names: { account: string; role: string; namespace: string
   ];
 }
 
-const HELM_PLACEHOLDERS = {
-  __ACCOUNT__: '{{ include "trustline.serviceAccountName" . }}',
-  __ROLE__: '{{ include "trustline.fullname" . }}',
-  __NAMESPACE__: '{{ .Release.Namespace }}',
-};
+const binding = (
+  kind: 'ClusterRoleBinding' | 'RoleBinding',
+  name: string,
+  names: { account: string; namespace: string },
+  namespace?: string,
+) => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind,
+  metadata: { name, ...(namespace === undefined ? {} : { namespace }) },
+  roleRef: {
+    apiGroup: 'rbac.authorization.k8s.io',
+    kind: kind === 'RoleBinding' ? 'Role' : 'ClusterRole',
+    name,
+  },
+  subjects: [{ kind: 'ServiceAccount', name: names.account, namespace: names.namespace }],
+});
 
-function helmTemplate(documents: unknown[]): string {
+/** SVID Secret access across the cluster, Secret mode's default. */
+function clusterSecretDocuments(names: { account: string; role: string; namespace: string }) {
+  const name = `${names.role}-svid-secrets`;
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name },
+      rules: svidSecretRules,
+    },
+    binding('ClusterRoleBinding', name, names),
+  ];
+}
+
+/** RegistrationEntry rights that the built-in admin, edit and view roles aggregate. */
+function aggregatedRoleDocuments(prefix: string) {
+  const role = (suffix: string, labels: string[], rules: unknown) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: {
+      name: `${prefix}-registrationentries-${suffix}`,
+      labels: Object.fromEntries(
+        labels.map((label) => [`rbac.authorization.k8s.io/aggregate-to-${label}`, 'true']),
+      ),
+    },
+    rules,
+  });
+  return [role('edit', ['admin', 'edit'], entryEditRules), role('view', ['view'], entryViewRules)];
+}
+
+/**
+ * The chart's SVID Secret access: a Role per namespace listed in `secretNamespaces`, or one
+ * ClusterRole when the list is empty. Helm control flow wraps documents rendered from the same rules.
+ */
+function helmSecretTemplate(): string {
+  const names = { account: '__ACCOUNT__', role: '__ROLE__', namespace: '__NAMESPACE__' };
+  const perNamespace = helmTemplate(
+    [
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: '__ROLE__-svid-secrets', namespace: '__SECRET_NAMESPACE__' },
+        rules: svidSecretRules,
+      },
+      binding('RoleBinding', '__ROLE__-svid-secrets', names, '__SECRET_NAMESPACE__'),
+    ],
+    '$',
+  ).replace(HEADER, '');
+  return (
+    HEADER +
+    '{{- if .Values.secretNamespaces }}\n{{- range .Values.secretNamespaces }}\n---\n' +
+    perNamespace +
+    '{{- end }}\n{{- else }}\n' +
+    helmTemplate(clusterSecretDocuments(names)).replace(HEADER, '') +
+    '{{- end }}\n'
+  );
+}
+
+/** Helm expressions for the placeholders; `root` is `$` inside a range, where `.` is the item. */
+const helmPlaceholders = (root: '.' | '$') => ({
+  __ACCOUNT__: `{{ include "trustline.serviceAccountName" ${root} }}`,
+  __ROLE__: `{{ include "trustline.fullname" ${root} }}`,
+  __NAMESPACE__: `{{ ${root === '.' ? '' : '$'}.Release.Namespace }}`,
+  __SECRET_NAMESPACE__: '{{ . }}',
+});
+
+function helmTemplate(documents: unknown[], root: '.' | '$' = '.'): string {
   let text = toYaml(...documents);
-  for (const [placeholder, expression] of Object.entries(HELM_PLACEHOLDERS)) {
+  for (const [placeholder, expression] of Object.entries(helmPlaceholders(root))) {
     text = text.replaceAll(placeholder, expression);
   }
   return text;
@@ -79,10 +162,13 @@ export function renderArtifacts(): Artifacts {
     artifacts.set(`config/crd/${file}`, yaml);
   }
   artifacts.set('config/crd/kustomization.yaml', toYaml({ resources: crdFiles }));
+  const names = { account: OPERATOR_NAME, role: CLUSTER_ROLE_NAME, namespace: DEFAULT_NAMESPACE };
   artifacts.set(
     'config/rbac/rbac.yaml',
     toYaml(
-      ...rbacDocuments({ account: OPERATOR_NAME, role: CLUSTER_ROLE_NAME, namespace: DEFAULT_NAMESPACE }),
+      ...rbacDocuments(names),
+      ...clusterSecretDocuments(names),
+      ...aggregatedRoleDocuments('trustline'),
     ),
   );
   artifacts.set('config/rbac/kustomization.yaml', toYaml({ resources: ['rbac.yaml'] }));
@@ -96,7 +182,11 @@ export function renderArtifacts(): Artifacts {
   );
   artifacts.set(
     'charts/trustline/templates/rbac.yaml',
-    helmTemplate(rbacDocuments({ account: '__ACCOUNT__', role: '__ROLE__', namespace: '__NAMESPACE__' })),
+    helmTemplate([
+      ...rbacDocuments({ account: '__ACCOUNT__', role: '__ROLE__', namespace: '__NAMESPACE__' }),
+      ...aggregatedRoleDocuments('__ROLE__'),
+    ]),
   );
+  artifacts.set('charts/trustline/templates/svid-secret-rbac.yaml', helmSecretTemplate());
   return artifacts;
 }

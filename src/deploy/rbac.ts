@@ -1,5 +1,6 @@
 import { GROUP } from '../api/group.ts';
 import { allKinds } from '../api/kinds.ts';
+import { registrationEntryKind } from '../api/registrationentry.ts';
 import { trustDomainKind } from '../api/trustdomain.ts';
 
 export interface PolicyRule {
@@ -32,4 +33,33 @@ export const operatorClusterRules: PolicyRule[] = [
  */
 export const operatorNamespaceRules: PolicyRule[] = [
   { apiGroups: [''], resources: ['secrets'], verbs: [...READ, 'create', 'update'] },
+];
+
+/**
+ * What Secret mode needs to write SVID Secrets: cluster-wide by default, or in a Role per namespace
+ * when the operator runs with TRUSTLINE_SECRET_NAMESPACES (the chart's `secretNamespaces`). Trustline
+ * lists and watches only Secrets carrying its label, but RBAC cannot narrow a grant by label.
+ */
+export const svidSecretRules: PolicyRule[] = [
+  { apiGroups: [''], resources: ['secrets'], verbs: [...READ, 'create', 'update'] },
+];
+
+/**
+ * Rights on RegistrationEntries that the built-in `admin` and `edit` roles (and `view`, to read) gain
+ * through aggregation, so application teams can declare identities in their namespaces. TrustDomains
+ * and KeyRevocations never join: they are the platform team's.
+ */
+export const entryEditRules: PolicyRule[] = [
+  {
+    apiGroups: [GROUP],
+    resources: [registrationEntryKind.plural],
+    verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+];
+export const entryViewRules: PolicyRule[] = [
+  {
+    apiGroups: [GROUP],
+    resources: [registrationEntryKind.plural, `${registrationEntryKind.plural}/status`],
+    verbs: READ,
+  },
 ];

@@ -1,0 +1,499 @@
+import { decodeJwt } from 'jose';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import {
+  type RegistrationEntry,
+  registrationEntryKind,
+  registrationEntrySchema,
+} from '../../api/registrationentry.ts';
+import { type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
+import { describeIssues } from '../../api/validation.ts';
+import {
+  ANNOTATION_SVID_AUTHORITY_ID,
+  ANNOTATION_SVID_NOT_AFTER,
+  ANNOTATION_SVID_RENEW_AT,
+  ANNOTATION_SVID_SERIAL,
+} from '../../api/well-known.ts';
+import { JournalError } from '../../core/authorities/journal-codec.ts';
+import type { Journal, JwtAuthority, X509Authority } from '../../core/authorities/model.ts';
+import { checkClaim } from '../../core/claims.ts';
+import type { DesiredCondition } from '../../core/conditions.ts';
+import { desiredIdentity } from '../../core/svid/desired-identity.ts';
+import { type JwtSvidSigner, mintJwtSvid, prepareJwtSigner } from '../../core/svid/jwt-svid.ts';
+import { EntryReason, issuanceCause } from '../../core/svid/reasons.ts';
+import {
+  caBundleStale,
+  type DesiredIdentity,
+  extraDataKeys,
+  type IssuanceInput,
+  jwtSvidsToReissue,
+  type ReissueTrigger,
+  x509ReissueReason,
+} from '../../core/svid/reissue.ts';
+import {
+  buildSecretData,
+  type SvidSecretContent,
+  withBundle,
+  withJwtSvids,
+} from '../../core/svid/secret-data.ts';
+import { mintX509Svid, prepareX509Signer, type X509SvidSigner } from '../../core/svid/x509-svid.ts';
+import type { EventRecorder } from '../../kube/events.ts';
+import type { Informer, KubeObject } from '../../kube/informer.ts';
+import { trustlineResource } from '../../kube/resources.ts';
+import type { RestClient } from '../../kube/rest.ts';
+import type { ReconcileResult } from '../../kube/workqueue.ts';
+import type { AuditLog } from '../../observability/audit.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { JournalCache } from '../journal-cache.ts';
+import { writeStatus } from '../status-writer.ts';
+import { type EntryRef, type SecretState, SvidSecrets } from './svid-secrets.ts';
+
+export interface EntryControllerOptions {
+  client: RestClient;
+  entries: Informer;
+  trustDomains: Informer;
+  namespaces: Informer;
+  journals: JournalCache;
+  /** The cache of Trustline's Secrets in a namespace; undefined where Secret mode may not write. */
+  secretCaches: (namespace: string) => Informer | undefined;
+  clusterDomain: string;
+  log: Logger;
+  now: () => Date;
+  random?: () => number;
+  metrics: Metrics;
+  audit: AuditLog;
+  events: EventRecorder;
+}
+
+const resource = trustlineResource(registrationEntryKind);
+const RENEWAL_JITTER = 0.1;
+/** How soon a refused entry looks again when no watch event would tell it something changed. */
+const RECHECK_MS = 60_000;
+
+const namespaceLabelsSchema = z.object({
+  metadata: z.object({ labels: z.record(z.string(), z.string()).optional() }),
+});
+
+const ready = (reason: string, message: string, status: 'True' | 'False' = 'False'): DesiredCondition => ({
+  type: 'Ready',
+  status,
+  reason,
+  message,
+});
+
+/** The active authority of a type in a journal, if there is exactly one. */
+function activeOf<T extends 'X509' | 'JWT'>(journal: Journal, type: T) {
+  const active = journal.authorities.filter(
+    (authority) => authority.type === type && authority.state === 'Active',
+  );
+  return active.length === 1 ? active[0] : undefined;
+}
+
+const publishable = (journal: Journal, type: 'X509' | 'JWT', now: Date) =>
+  journal.authorities
+    .filter(
+      (authority) =>
+        authority.type === type &&
+        authority.state !== 'Revoked' &&
+        Date.parse(authority.notAfter) > now.getTime(),
+    )
+    .map((authority) => authority.id);
+
+/** When a JWT-SVID is due for renewal: `fraction` of the way from iat to exp. */
+function jwtRenewalAt(token: string | undefined, fraction: number): number | undefined {
+  if (token === undefined) return undefined;
+  try {
+    const { iat, exp } = decodeJwt(token);
+    return iat === undefined || exp === undefined ? undefined : (iat + fraction * (exp - iat)) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reconciles one RegistrationEntry: checks that its namespace may claim the identity, and keeps its
+ * Secret holding a sound X.509-SVID, its JWT-SVIDs and the current trust bundle. The re-issue policies
+ * decide whether anything is signed; otherwise only drift in the bundle or the token set is rewritten.
+ * Renewal is a timer per entry (the queue's delayed add), not a periodic pass over all entries.
+ */
+export class RegistrationEntryReconciler {
+  readonly #options: EntryControllerOptions;
+  readonly #secrets: SvidSecrets;
+  readonly #random: () => number;
+  readonly #x509Signers = new Map<string, X509SvidSigner>();
+  readonly #jwtSigners = new Map<string, JwtSvidSigner>();
+
+  constructor(options: EntryControllerOptions) {
+    this.#options = options;
+    this.#secrets = new SvidSecrets(options.client, options.secretCaches);
+    this.#random = options.random ?? Math.random;
+  }
+
+  readonly reconcile = async (key: string): Promise<ReconcileResult> => {
+    const { entries, metrics } = this.#options;
+    const object = entries.get(key);
+    if (!object) {
+      metrics.setSvidExpiry(key, undefined);
+      return undefined;
+    }
+    const parsed = registrationEntrySchema.safeParse(object);
+    if (!parsed.success) {
+      await this.#report(object, ready(EntryReason.InvalidSpec, describeIssues(parsed.error)));
+      return undefined;
+    }
+    const entry = parsed.data;
+    if (entry.metadata.deletionTimestamp) return undefined;
+    try {
+      return await this.#reconcile(object, entry, key);
+    } catch (error) {
+      metrics.countRenewalFailure();
+      await this.#event(
+        entry,
+        'Warning',
+        EntryReason.IssuanceFailed,
+        error instanceof Error ? error.message : String(error),
+      );
+      throw error;
+    }
+  };
+
+  async #reconcile(object: KubeObject, entry: RegistrationEntry, key: string): Promise<ReconcileResult> {
+    const { now: clock, trustDomains, journals } = this.#options;
+    const namespace = entry.metadata.namespace ?? '';
+    const ref: EntryRef = { namespace, name: entry.metadata.name, uid: entry.metadata.uid ?? '' };
+    const trustDomainObject = trustDomains.get(entry.spec.trustDomainRef.name);
+    if (!trustDomainObject) {
+      await this.#refuse(
+        object,
+        EntryReason.TrustDomainNotFound,
+        `TrustDomain ${entry.spec.trustDomainRef.name} does not exist`,
+      );
+      return undefined;
+    }
+    const trustDomainParsed = trustDomainSchema.safeParse(trustDomainObject);
+    if (!trustDomainParsed.success) {
+      await this.#refuse(
+        object,
+        EntryReason.TrustDomainNotReady,
+        `TrustDomain ${entry.spec.trustDomainRef.name} has an invalid spec`,
+      );
+      return undefined;
+    }
+    const trustDomain: TrustDomain = trustDomainParsed.data;
+    if (!this.#secrets.allowed(namespace)) {
+      await this.#refuse(
+        object,
+        EntryReason.SecretNamespaceNotAllowed,
+        `Trustline may not write Secrets in namespace ${namespace}; it writes them only in the namespaces listed in TRUSTLINE_SECRET_NAMESPACES`,
+      );
+      return undefined;
+    }
+    const verdict = checkClaim({
+      namespace,
+      namespaceLabels:
+        namespaceLabelsSchema.safeParse(this.#options.namespaces.get(namespace)).data?.metadata.labels ?? {},
+      trustDomain: trustDomain.spec.trustDomain,
+      spiffeIDPath: entry.spec.spiffeIDPath,
+      dnsNames: entry.spec.dnsNames ?? [],
+      grants: trustDomain.spec.grants ?? [],
+      clusterDomain: this.#options.clusterDomain,
+    });
+    if (!verdict.allowed) {
+      await this.#refuse(object, verdict.rule, verdict.message);
+      return undefined;
+    }
+    const journal = journals.get(trustDomain.spec.trustDomain);
+    const activeX509 = journal instanceof JournalError || !journal ? undefined : activeOf(journal, 'X509');
+    const activeJwt = journal instanceof JournalError || !journal ? undefined : activeOf(journal, 'JWT');
+    if (
+      !journal ||
+      journal instanceof JournalError ||
+      activeX509?.type !== 'X509' ||
+      activeJwt?.type !== 'JWT' ||
+      !journal.bundle.pem
+    ) {
+      await this.#refuse(
+        object,
+        EntryReason.TrustDomainNotReady,
+        `TrustDomain ${trustDomain.metadata.name} has no active authorities yet${journal instanceof JournalError ? `: ${journal.message}` : ''}`,
+      );
+      return { requeueAfterMs: RECHECK_MS };
+    }
+
+    const now = clock();
+    const { identity, capped } = desiredIdentity(entry.spec, trustDomain.spec);
+    const fraction = trustDomain.spec.svid.renewalPercentage / 100;
+    const state = this.#secrets.state(ref, entry.spec.secret.name);
+    if (state.kind === 'foreign') return this.#conflict(object, entry);
+    const input: IssuanceInput = {
+      now,
+      spec: identity,
+      secret: state.kind === 'owned' ? state.observed : undefined,
+      activeAuthorityIds: { x509: activeX509.id, jwt: activeJwt.id },
+      publishableAuthorityIds: {
+        x509: publishable(journal, 'X509', now),
+        jwt: publishable(journal, 'JWT', now),
+      },
+      taintedAuthorityIds: journal.authorities.filter((a) => a.state === 'Tainted').map((a) => a.id),
+      renewalFraction: fraction,
+    };
+    const written = await this.#converge(entry, ref, state, input, {
+      journal,
+      activeX509,
+      activeJwt,
+      issuer: trustDomain.spec.jwt.issuer,
+      trustDomain: trustDomain.spec.trustDomain,
+      identity,
+      fraction,
+      started: process.hrtime.bigint(),
+    });
+    if (written === 'foreign') return this.#conflict(object, entry);
+    for (const warning of capped) await this.#event(entry, 'Warning', 'TTLCapped', warning);
+
+    const { annotations } = written;
+    const renewAt = annotations[ANNOTATION_SVID_RENEW_AT] ?? now.toISOString();
+    const notAfter = annotations[ANNOTATION_SVID_NOT_AFTER] ?? now.toISOString();
+    this.#options.metrics.setSvidExpiry(key, {
+      trustDomain: trustDomain.spec.trustDomain,
+      notAfter: new Date(notAfter),
+    });
+    const authorityId = annotations[ANNOTATION_SVID_AUTHORITY_ID] ?? '';
+    await this.#report(
+      object,
+      ready(
+        EntryReason.Issued,
+        `${identity.spiffeId} signed by X.509 authority ${authorityId}${capped.length > 0 ? `; ${capped.join('; ')}` : ''}`,
+        'True',
+      ),
+      {
+        spiffeID: identity.spiffeId,
+        svid: {
+          serial: annotations[ANNOTATION_SVID_SERIAL] ?? '',
+          authorityID: authorityId,
+          notAfter,
+          renewAt,
+        },
+      },
+    );
+    const wakeAt = Math.min(
+      Date.parse(renewAt),
+      ...identity.jwtSvids.map((jwt) => jwtRenewalAt(written.data[jwt.key], fraction) ?? now.getTime()),
+    );
+    return { requeueAfterMs: Math.max(0, wakeAt - clock().getTime()) };
+  }
+
+  /**
+   * Brings the Secret to what the policies ask for, signing only what they say must be signed, and
+   * returns its content as it now is. Nothing is written when nothing drifted.
+   */
+  async #converge(
+    entry: RegistrationEntry,
+    ref: EntryRef,
+    state: SecretState,
+    input: IssuanceInput,
+    context: IssuanceContext,
+  ): Promise<SvidSecretContent | 'foreign'> {
+    const { journal, identity, fraction } = context;
+    const bundlePem = journal.bundle.pem ?? '';
+    const current = state.kind === 'owned' ? state.observed : undefined;
+    const currentData = current?.data ?? {};
+    const x509Trigger = x509ReissueReason(input);
+    const jwtDue = x509Trigger ? new Map<string, ReissueTrigger>() : jwtSvidsToReissue(input);
+    const firstIssue = entry.status?.svid === undefined;
+    const renewal = { fraction, jitter: RENEWAL_JITTER, random: this.#random };
+
+    let content: SvidSecretContent;
+    const signed: { type: 'x509' | 'jwt'; trigger: ReissueTrigger; detail: Record<string, string> }[] = [];
+    if (x509Trigger) {
+      const svid = mintX509Svid(this.#x509Signer(context.activeX509), {
+        spiffeId: identity.spiffeId,
+        dnsNames: identity.dnsNames,
+        keyType: identity.keyType,
+        ttlMs: identity.x509TtlMs,
+        now: input.now,
+      });
+      signed.push({
+        type: 'x509',
+        trigger: x509Trigger,
+        detail: {
+          serial: svid.serial,
+          signer: svid.authorityId,
+          notBefore: svid.notBefore.toISOString(),
+          notAfter: svid.notAfter.toISOString(),
+        },
+      });
+      const tokens: Record<string, string> = {};
+      for (const jwt of identity.jwtSvids) {
+        tokens[jwt.key] = await this.#signJwt(context, jwt, input.now, x509Trigger, signed);
+      }
+      content = buildSecretData({ identity, svid, bundlePem, jwtSvids: tokens, renewal });
+    } else {
+      const tokens: Record<string, string> = {};
+      for (const jwt of identity.jwtSvids) {
+        const trigger = jwtDue.get(jwt.key);
+        const kept = currentData[jwt.key];
+        tokens[jwt.key] =
+          trigger || kept === undefined
+            ? await this.#signJwt(
+                context,
+                jwt,
+                input.now,
+                trigger ?? { reason: 'JwtMissing', message: `no JWT-SVID ${jwt.key}` },
+                signed,
+              )
+            : String(kept);
+      }
+      const stale =
+        caBundleStale(currentData, bundlePem) ||
+        extraDataKeys(currentData, identity).length > 0 ||
+        jwtDue.size > 0;
+      if (!stale) return { data: toText(currentData), annotations: stringAnnotations(current?.annotations) };
+      content = {
+        data: withBundle(withJwtSvids(currentData, identity, tokens), bundlePem),
+        annotations: stringAnnotations(current?.annotations),
+      };
+    }
+
+    const result = await this.#secrets.write(ref, state, {
+      name: entry.spec.secret.name,
+      data: content.data,
+      labels: entry.spec.secret.labels ?? {},
+      annotations: { ...entry.spec.secret.annotations, ...content.annotations },
+    });
+    if (result === 'foreign') return 'foreign';
+    const seconds = Number(process.hrtime.bigint() - context.started) / 1e9;
+    for (const { type, trigger, detail } of signed) {
+      const cause = issuanceCause(trigger.reason, firstIssue);
+      this.#options.metrics.countIssued(type, cause, seconds);
+      this.#options.audit.signed({
+        operation: type === 'x509' ? 'x509-svid' : 'jwt-svid',
+        trustDomain: context.trustDomain,
+        spiffeId: identity.spiffeId,
+        entryUid: ref.uid,
+        keyType: type === 'x509' ? identity.keyType : context.activeJwt.algorithm,
+        reason: `${cause}: ${trigger.reason}`,
+        signer: detail.signer ?? '',
+        subject: detail.serial ?? detail.jti ?? '',
+        notBefore: detail.notBefore ?? '',
+        notAfter: detail.notAfter ?? '',
+        for: `RegistrationEntry/${ref.namespace}/${ref.name}`,
+      });
+    }
+    if (signed.length > 0) {
+      const what = signed.some((s) => s.type === 'x509') ? 'X.509-SVID' : 'JWT-SVID';
+      const first = signed[0];
+      await this.#event(
+        entry,
+        'Normal',
+        firstIssue ? 'Issued' : 'Renewed',
+        `${what} for ${identity.spiffeId} written to Secret ${entry.spec.secret.name} (${first ? `${issuanceCause(first.trigger.reason, firstIssue)}: ${first.trigger.message}` : ''})`,
+      );
+    }
+    return content;
+  }
+
+  async #signJwt(
+    context: IssuanceContext,
+    jwt: DesiredIdentity['jwtSvids'][number],
+    now: Date,
+    trigger: ReissueTrigger,
+    signed: { type: 'x509' | 'jwt'; trigger: ReissueTrigger; detail: Record<string, string> }[],
+  ): Promise<string> {
+    const svid = await mintJwtSvid(this.#jwtSigner(context.activeJwt, context.trustDomain), {
+      spiffeId: context.identity.spiffeId,
+      audiences: jwt.audiences,
+      ttlMs: jwt.ttlMs,
+      now,
+      ...(context.issuer === undefined ? {} : { issuer: context.issuer }),
+    });
+    signed.push({
+      type: 'jwt',
+      trigger,
+      detail: {
+        jti: svid.jti,
+        signer: svid.authorityId,
+        notBefore: svid.issuedAt.toISOString(),
+        notAfter: svid.notAfter.toISOString(),
+      },
+    });
+    return svid.token;
+  }
+
+  /** Signers are prepared once per authority: the key import is the expensive part. */
+  #x509Signer(authority: X509Authority): X509SvidSigner {
+    let signer = this.#x509Signers.get(authority.id);
+    if (!signer) {
+      signer = prepareX509Signer(authority);
+      this.#x509Signers.set(authority.id, signer);
+    }
+    return signer;
+  }
+
+  #jwtSigner(authority: JwtAuthority, trustDomain: string): JwtSvidSigner {
+    let signer = this.#jwtSigners.get(authority.id);
+    if (!signer) {
+      signer = prepareJwtSigner(authority, trustDomain);
+      this.#jwtSigners.set(authority.id, signer);
+    }
+    return signer;
+  }
+
+  async #conflict(object: KubeObject, entry: RegistrationEntry): Promise<ReconcileResult> {
+    await this.#refuse(
+      object,
+      EntryReason.SecretConflict,
+      `Secret ${entry.metadata.namespace}/${entry.spec.secret.name} exists and does not belong to this RegistrationEntry; Trustline leaves it alone: delete it or choose another spec.secret.name`,
+    );
+    return { requeueAfterMs: RECHECK_MS };
+  }
+
+  /** Reports a refusal: status, and an event when the reason is new. Nothing issued is touched. */
+  async #refuse(object: KubeObject, reason: string, message: string): Promise<void> {
+    const changed = await this.#report(object, ready(reason, message));
+    const entry = registrationEntrySchema.safeParse(object);
+    if (changed && entry.success) await this.#event(entry.data, 'Warning', reason, message);
+  }
+
+  #event(
+    entry: RegistrationEntry,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    return this.#options.events.record(
+      { apiVersion: entry.apiVersion, kind: entry.kind, metadata: entry.metadata },
+      type,
+      reason,
+      message,
+    );
+  }
+
+  #report(
+    object: KubeObject,
+    condition: DesiredCondition,
+    fields: Record<string, unknown> = {},
+  ): Promise<boolean> {
+    return writeStatus(this.#options.client, resource, object, fields, [condition], this.#options.now());
+  }
+}
+
+interface IssuanceContext {
+  journal: Journal;
+  activeX509: X509Authority;
+  activeJwt: JwtAuthority;
+  issuer: string | undefined;
+  trustDomain: string;
+  identity: DesiredIdentity;
+  fraction: number;
+  started: bigint;
+}
+
+const toText = (data: Readonly<Record<string, string | Buffer | undefined>>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(data).flatMap(([key, value]) => (value === undefined ? [] : [[key, String(value)]])),
+  );
+
+const stringAnnotations = (annotations: Readonly<Record<string, string | undefined>> | undefined) =>
+  Object.fromEntries(
+    Object.entries(annotations ?? {}).flatMap(([key, value]) => (value === undefined ? [] : [[key, value]])),
+  );

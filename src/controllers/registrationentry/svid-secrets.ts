@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { API_VERSION } from '../../api/group.ts';
+import { objectMetaSchema } from '../../api/meta.ts';
+import { LABEL_MANAGED_BY, LABEL_REGISTRATION_ENTRY, MANAGED_BY_TRUSTLINE } from '../../api/well-known.ts';
+import { labelValueFor } from '../../core/labels.ts';
+import type { ObservedSecret } from '../../core/svid/reissue.ts';
+import { KubeApiError } from '../../kube/errors.ts';
+import type { Informer, KubeObject } from '../../kube/informer.ts';
+import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
+import type { RestClient } from '../../kube/rest.ts';
+
+const secretSchema = z.object({
+  metadata: objectMetaSchema,
+  data: z.record(z.string(), z.string()).optional(),
+});
+type Secret = z.infer<typeof secretSchema>;
+
+/** The entry a Secret belongs to: its controller ownerReference. */
+export interface EntryRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+const ownedBy = (secret: Secret, entry: EntryRef) =>
+  secret.metadata.ownerReferences?.some(
+    (reference) => reference.kind === 'RegistrationEntry' && reference.uid === entry.uid,
+  ) ?? false;
+
+/** What Trustline knows of an SVID Secret: absent, someone else's, or its own with its content. */
+export type SecretState =
+  | { kind: 'absent' }
+  | { kind: 'foreign' }
+  | { kind: 'owned'; observed: ObservedSecret; resourceVersion: string };
+
+function stateOf(secret: Secret, entry: EntryRef): SecretState {
+  if (!ownedBy(secret, entry)) return { kind: 'foreign' };
+  const data: Record<string, string> = {};
+  for (const [key, value] of Object.entries(secret.data ?? {})) {
+    data[key] = Buffer.from(value, 'base64').toString('utf8');
+  }
+  return {
+    kind: 'owned',
+    observed: { data, annotations: secret.metadata.annotations ?? {}, ownedByEntry: true },
+    resourceVersion: secret.metadata.resourceVersion ?? '',
+  };
+}
+
+export interface SvidSecretWrite {
+  name: string;
+  data: Record<string, string>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/**
+ * SVID Secrets: read from caches of the Secrets Trustline labelled (never every Secret in the cluster),
+ * written in one request each, owned by their entry so they go when it goes. A Secret of the name that
+ * the entry does not own is never written.
+ */
+export class SvidSecrets {
+  readonly #client: RestClient;
+  readonly #caches: (namespace: string) => Informer | undefined;
+
+  constructor(client: RestClient, caches: (namespace: string) => Informer | undefined) {
+    this.#client = client;
+    this.#caches = caches;
+  }
+
+  /** Whether Secret mode may write in this namespace. */
+  allowed(namespace: string): boolean {
+    return this.#caches(namespace) !== undefined;
+  }
+
+  state(entry: EntryRef, name: string): SecretState {
+    const cached = this.#caches(entry.namespace)?.get(`${entry.namespace}/${name}`);
+    const secret = secretSchema.safeParse(cached);
+    return secret.success ? stateOf(secret.data, entry) : { kind: 'absent' };
+  }
+
+  /**
+   * Writes the Secret: a create when the cache has none, else a replace at the cached resourceVersion.
+   * Returns 'foreign' when a Secret of that name turns out to belong to someone else.
+   */
+  async write(entry: EntryRef, state: SecretState, secret: SvidSecretWrite): Promise<'written' | 'foreign'> {
+    const body = (resourceVersion?: string) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: {
+        name: secret.name,
+        namespace: entry.namespace,
+        ...(resourceVersion === undefined ? {} : { resourceVersion }),
+        labels: {
+          ...secret.labels,
+          [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
+          [LABEL_REGISTRATION_ENTRY]: labelValueFor(entry.name),
+        },
+        annotations: secret.annotations,
+        ownerReferences: [
+          {
+            apiVersion: API_VERSION,
+            kind: 'RegistrationEntry',
+            name: entry.name,
+            uid: entry.uid,
+            controller: true,
+          },
+        ],
+      },
+      data: Object.fromEntries(
+        Object.entries(secret.data).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+      ),
+    });
+    const path = objectPath(coreResources.secrets, secret.name, entry.namespace);
+    if (state.kind === 'owned') {
+      await this.#client.request('PUT', path, { body: body(state.resourceVersion) });
+      return 'written';
+    }
+    try {
+      await this.#client.request('POST', collectionPath(coreResources.secrets, entry.namespace), {
+        body: body(),
+      });
+      return 'written';
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+    }
+    // The cache has not seen it yet, or it is someone else's: only the owner reference can tell.
+    const current = secretSchema.parse(await this.#client.request('GET', path));
+    if (!ownedBy(current, entry)) return 'foreign';
+    await this.#client.request('PUT', path, { body: body(current.metadata.resourceVersion) });
+    return 'written';
+  }
+}
+
+/** The name of the RegistrationEntry that owns a Secret, if one does. */
+export const owningEntryName = (object: KubeObject): string | undefined =>
+  object.metadata.ownerReferences?.find((reference) => reference.kind === 'RegistrationEntry')?.name;

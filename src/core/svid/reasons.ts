@@ -1,0 +1,38 @@
+import type { ReissueReason } from './reissue.ts';
+
+/** Reasons of a RegistrationEntry's Ready condition: stable strings users and alerts match on. */
+export const EntryReason = {
+  Issued: 'Issued',
+  InvalidSpec: 'InvalidSpec',
+  TrustDomainNotFound: 'TrustDomainNotFound',
+  TrustDomainNotReady: 'TrustDomainNotReady',
+  SecretNamespaceNotAllowed: 'SecretNamespaceNotAllowed',
+  SecretConflict: 'SecretConflict',
+  IssuanceFailed: 'IssuanceFailed',
+} as const;
+
+/** Why an SVID was signed, as audit records, events and metrics give it. */
+export const IssuanceCause = {
+  Initial: 'Initial',
+  Renewal: 'Renewal',
+  Repair: 'Repair',
+  SpecChange: 'SpecChange',
+  Taint: 'Taint',
+} as const;
+export type IssuanceCause = (typeof IssuanceCause)[keyof typeof IssuanceCause];
+
+const CAUSES: Partial<Record<ReissueReason, IssuanceCause>> = {
+  RenewalDue: IssuanceCause.Renewal,
+  Expired: IssuanceCause.Renewal,
+  AuthorityGone: IssuanceCause.Renewal,
+  JwtRenewalDue: IssuanceCause.Renewal,
+  JwtAuthorityGone: IssuanceCause.Renewal,
+  SpecChanged: IssuanceCause.SpecChange,
+  DNSNamesMismatch: IssuanceCause.SpecChange,
+  JwtAudienceMismatch: IssuanceCause.SpecChange,
+  AuthorityTainted: IssuanceCause.Taint,
+};
+
+/** The cause of a signing: the first one for an entry that never had an SVID, else by the trigger. */
+export const issuanceCause = (reason: ReissueReason, firstIssue: boolean): IssuanceCause =>
+  firstIssue ? IssuanceCause.Initial : (CAUSES[reason] ?? IssuanceCause.Repair);
