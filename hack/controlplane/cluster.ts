@@ -206,14 +206,14 @@ export async function startControlPlane(
     await writeFile(kubeconfig, kubeconfigFor(server, caCertificate, token), { mode: 0o600 });
 
     const kcmLog = join(dir, 'kube-controller-manager.log');
-    log('kube-controller-manager (namespace, garbage-collector and service-account controllers)');
+    log('kube-controller-manager (namespace, garbage-collector, service-account and cluster-role aggregation controllers)');
     const controllerManager = start(
       binaries.kubeControllerManager,
       [
         `--kubeconfig=${kubeconfig}`,
         `--authentication-kubeconfig=${kubeconfig}`,
         `--authorization-kubeconfig=${kubeconfig}`,
-        '--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller',
+        '--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller',
         `--service-account-private-key-file=${join(pki, 'sa.key')}`,
         `--root-ca-file=${join(pki, 'serving', 'apiserver.crt')}`,
         '--leader-elect=false',

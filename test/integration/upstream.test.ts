@@ -1,7 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_PEM_KEY } from '../../src/api/well-known.ts';
+import { collectionPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
+import {
+  createEntry,
+  entries,
+  opensslVerifyStrict,
+  readEntry,
+  readSecret,
+  waitForEntry,
+} from './registration-entries.ts';
 import { kubectl, OperatorProcess, restClient, uniqueName, waitFor } from './support.ts';
 import {
   activeX509,
@@ -55,6 +64,7 @@ describe('a TrustDomain under an upstream CA', () => {
   });
 
   afterAll(async () => {
+    await client.request('DELETE', collectionPath(entries, bundleNamespace));
     await deleteTrustDomains(client, created);
     if (operator.child.exitCode === null) await operator.stop();
     await client.close();
@@ -87,7 +97,24 @@ describe('a TrustDomain under an upstream CA', () => {
     expect(verified.ok).toBe(true);
   });
 
+  it('issues SVIDs whose chain runs through the intermediate to the upstream root', async () => {
+    await createEntry(client, bundleNamespace, 'api', {
+      trustDomainRef: { name },
+      spiffeIDPath: `/ns/${bundleNamespace}/sa/api`,
+      secret: { name: 'api-svid' },
+    });
+    await waitForEntry(client, bundleNamespace, 'api', 'True', 'Issued');
+    const secret = await readSecret(client, bundleNamespace, 'api-svid');
+    expect(certificatesOf(secret?.data['ca.crt'] ?? '')).toEqual([derOf(firstRoot.certificate)]);
+    expect(certificatesOf(secret?.data['tls.crt'] ?? '')).toHaveLength(3);
+    for (const purpose of ['sslclient', 'sslserver'] as const) {
+      const verified = await opensslVerifyStrict(secret?.data ?? {}, purpose);
+      expect(verified.output).toContain(': OK');
+    }
+  });
+
   it('rotates the intermediate when the administrator replaces the upstream signer', async () => {
+    const serial = (await readEntry(client, bundleNamespace, 'api')).status?.svid?.serial;
     const before = await readJournal(client, operatorNamespace, trustDomain);
     if (!before) throw new Error('no journal');
     const previous = activeX509(before.journal);
@@ -114,6 +141,12 @@ describe('a TrustDomain under an upstream CA', () => {
     expect(certificatesOf(roots).sort()).toEqual(
       [derOf(firstRoot.certificate), derOf(secondRoot.certificate)].sort(),
     );
+    // The SVID's ca.crt follows the bundle without being signed again: its authority is still valid.
+    await waitFor('the SVID Secret to carry both roots', async () => {
+      const secret = await readSecret(client, bundleNamespace, 'api-svid');
+      return certificatesOf(secret?.data['ca.crt'] ?? '').length === 2 ? true : undefined;
+    });
+    expect((await readEntry(client, bundleNamespace, 'api')).status?.svid?.serial).toBe(serial);
     for (const authority of [previous, after.active]) {
       const verified = await opensslVerify({
         roots,

@@ -69,6 +69,7 @@ const resource = trustlineResource(registrationEntryKind);
 const RENEWAL_JITTER = 0.1;
 /** How soon a refused entry looks again when no watch event would tell it something changed. */
 const RECHECK_MS = 60_000;
+const PENDING_RECHECK_MS = 2_000;
 
 const namespaceLabelsSchema = z.object({
   metadata: z.object({ labels: z.record(z.string(), z.string()).optional() }),
@@ -225,6 +226,8 @@ export class RegistrationEntryReconciler {
     const fraction = trustDomain.spec.svid.renewalPercentage / 100;
     const state = this.#secrets.state(ref, entry.spec.secret.name);
     if (state.kind === 'foreign') return this.#conflict(object, entry);
+    // The watch event of the write will bring the entry back; the delay is a safety net.
+    if (state.kind === 'pending') return { requeueAfterMs: PENDING_RECHECK_MS };
     const input: IssuanceInput = {
       now,
       spec: identity,

@@ -15,6 +15,8 @@ const secretSchema = z.object({
 });
 type Secret = z.infer<typeof secretSchema>;
 
+const EXPECTATION_TTL_MS = 30_000;
+
 /** The entry a Secret belongs to: its controller ownerReference. */
 export interface EntryRef {
   namespace: string;
@@ -31,6 +33,8 @@ const ownedBy = (secret: Secret, entry: EntryRef) =>
 export type SecretState =
   | { kind: 'absent' }
   | { kind: 'foreign' }
+  /** Trustline wrote it a moment ago and the cache has not caught up: acting now would sign twice. */
+  | { kind: 'pending' }
   | { kind: 'owned'; observed: ObservedSecret; resourceVersion: string };
 
 function stateOf(secret: Secret, entry: EntryRef): SecretState {
@@ -61,6 +65,11 @@ export interface SvidSecretWrite {
 export class SvidSecrets {
   readonly #client: RestClient;
   readonly #caches: (namespace: string) => Informer | undefined;
+  /**
+   * For each Secret just written, the resourceVersion it replaced ('' for a create): while the cache
+   * still shows that version, it has not seen the write (client-go's "expectations").
+   */
+  readonly #replaced = new Map<string, { resourceVersion: string; at: number }>();
 
   constructor(client: RestClient, caches: (namespace: string) => Informer | undefined) {
     this.#client = client;
@@ -73,8 +82,17 @@ export class SvidSecrets {
   }
 
   state(entry: EntryRef, name: string): SecretState {
-    const cached = this.#caches(entry.namespace)?.get(`${entry.namespace}/${name}`);
-    const secret = secretSchema.safeParse(cached);
+    const key = `${entry.namespace}/${name}`;
+    const secret = secretSchema.safeParse(this.#caches(entry.namespace)?.get(key));
+    const cachedVersion = secret.success ? (secret.data.metadata.resourceVersion ?? '') : '';
+    const replaced = this.#replaced.get(key);
+    if (replaced !== undefined) {
+      // An expectation expires, so an event the cache never saw cannot hold the entry forever.
+      if (replaced.resourceVersion === cachedVersion && Date.now() - replaced.at < EXPECTATION_TTL_MS) {
+        return { kind: 'pending' };
+      }
+      this.#replaced.delete(key);
+    }
     return secret.success ? stateOf(secret.data, entry) : { kind: 'absent' };
   }
 
