@@ -1,0 +1,58 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kubectl, uniqueName, waitFor } from './support.ts';
+
+/** `kubectl auth can-i`; a resource written `plural/sub` asks about the subresource. */
+const canI = async (user: string, verb: string, resource: string, namespace?: string): Promise<string> => {
+  const [plural = resource, subresource] = resource.split('/');
+  const args = ['auth', 'can-i', verb, plural, `--as=${user}`];
+  if (subresource) args.push(`--subresource=${subresource}`);
+  if (namespace) args.push('-n', namespace);
+  return (await kubectl(args)).stdout.trim();
+};
+
+describe('the RBAC Trustline ships', () => {
+  const team = uniqueName('team');
+  const developer = `system:serviceaccount:${team}:developer`;
+  const operator = 'system:serviceaccount:trustline-system:trustline';
+
+  beforeAll(async () => {
+    for (const file of ['crds/', 'config/default/namespace.yaml', 'config/rbac/rbac.yaml']) {
+      const applied = await kubectl(['apply', '-f', file]);
+      expect(applied.code, applied.stderr).toBe(0);
+    }
+    expect((await kubectl(['create', 'namespace', team])).code).toBe(0);
+    const bound = await kubectl([
+      'create',
+      'rolebinding',
+      'developer-edit',
+      '--clusterrole=edit',
+      `--serviceaccount=${team}:developer`,
+      '-n',
+      team,
+    ]);
+    expect(bound.code, bound.stderr).toBe(0);
+  });
+
+  it('lets the built-in edit role manage RegistrationEntries, and never TrustDomains or KeyRevocations', async () => {
+    await waitFor('the edit role to aggregate RegistrationEntries', async () =>
+      (await canI(developer, 'create', 'registrationentries.trustline.dev', team)) === 'yes'
+        ? true
+        : undefined,
+    );
+    expect(await canI(developer, 'delete', 'registrationentries.trustline.dev', team)).toBe('yes');
+    expect(await canI(developer, 'create', 'trustdomains.trustline.dev')).toBe('no');
+    expect(await canI(developer, 'create', 'keyrevocations.trustline.dev')).toBe('no');
+    expect(await canI(developer, 'patch', 'registrationentries.trustline.dev/status', team)).toBe('no');
+  });
+
+  it('gives the operator what it uses and no more', async () => {
+    expect(await canI(operator, 'patch', 'trustdomains.trustline.dev/status')).toBe('yes');
+    expect(await canI(operator, 'create', 'configmaps', team)).toBe('yes');
+    expect(await canI(operator, 'create', 'secrets', team)).toBe('yes');
+    expect(await canI(operator, 'update', 'secrets', 'trustline-system')).toBe('yes');
+    expect(await canI(operator, 'delete', 'secrets', team)).toBe('no');
+    expect(await canI(operator, 'create', 'trustdomains.trustline.dev')).toBe('no');
+    expect(await canI(operator, 'delete', 'registrationentries.trustline.dev', team)).toBe('no');
+    expect(await canI(operator, 'create', 'pods', team)).toBe('no');
+  });
+});
