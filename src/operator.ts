@@ -81,12 +81,16 @@ export class Operator {
     const audit = settings.auditLog ? AuditLog.toFile(settings.auditLog) : new AuditLog();
     const queues: WorkQueue[] = [];
     const informers: Informer[] = [];
-    const queue = (name: string, reconcile: (key: string) => Promise<ReconcileResult>) => {
+    const queue = (
+      name: string,
+      reconcile: (key: string) => Promise<ReconcileResult>,
+      { workers = concurrency, rate = { perSecond: 50, burst: 200 } } = {},
+    ) => {
       const created = new WorkQueue({
         name,
         log,
-        concurrency,
-        rate: { perSecond: 50, burst: 200 },
+        concurrency: workers,
+        rate,
         reconcile: async (key) => {
           try {
             return await reconcile(key);
@@ -227,7 +231,11 @@ export class Operator {
     // Queues exist only once every cache is whole: a reconcile that saw a half-listed cache of
     // namespaces or ConfigMaps would remove bundles that should stay.
     trustDomainQueue = queue(trustDomainKind.kind, trustDomainReconciler.reconcile);
-    entryQueue = queue(registrationEntryKind.kind, entryReconciler.reconcile);
+    // Entries come by the thousand (a namespace applied at once); each reconcile is a few requests.
+    entryQueue = queue(registrationEntryKind.kind, entryReconciler.reconcile, {
+      workers: 4 * concurrency,
+      rate: { perSecond: 500, burst: 1_000 },
+    });
     revocationQueue = queue(
       keyRevocationKind.kind,
       notImplementedReconciler(keyRevocationKind, keyRevocations, client, now),

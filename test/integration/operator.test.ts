@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustDomainKind, trustDomainSchema } from '../../src/api/trustdomain.ts';
 import { objectPath, trustlineResource } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
-import { kubectl, OperatorProcess, restClient, uniqueName, waitFor } from './support.ts';
+import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
 
 const resource = trustlineResource(trustDomainKind);
 
@@ -11,9 +11,7 @@ describe('the operator process', () => {
   let operator: OperatorProcess;
 
   beforeAll(async () => {
-    const applied = await kubectl(['apply', '-f', 'crds/']);
-    expect(applied.code, applied.stderr).toBe(0);
-    client = await restClient();
+    client = await connectWithCrds();
     operator = await OperatorProcess.start();
   });
 

@@ -17,7 +17,7 @@ import {
   readSecret,
   waitForEntry,
 } from './registration-entries.ts';
-import { kubectl, OperatorProcess, restClient, uniqueName, waitFor } from './support.ts';
+import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
 import {
   createNamespace,
   createTrustDomain,
@@ -100,9 +100,7 @@ describe('RegistrationEntry on a real control plane', () => {
   let operator: OperatorProcess;
 
   beforeAll(async () => {
-    const applied = await kubectl(['apply', '-f', 'crds/']);
-    expect(applied.code, applied.stderr).toBe(0);
-    client = await restClient();
+    client = await connectWithCrds();
     await createNamespace(client, operatorNamespace);
     await createNamespace(client, shop, label);
     await createNamespace(client, pay, label);

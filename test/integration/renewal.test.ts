@@ -3,7 +3,7 @@ import { collectionPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
 import { METRIC_NAMES } from '../../src/observability/metrics.ts';
 import { createEntry, entries, readEntry, readSecret, waitForEntry } from './registration-entries.ts';
-import { kubectl, OperatorProcess, restClient, uniqueName, waitFor } from './support.ts';
+import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
 import { createNamespace, createTrustDomain, deleteTrustDomains, waitForReady } from './trust-domains.ts';
 
 /**
@@ -19,9 +19,7 @@ describe('SVID renewal', () => {
   let operator: OperatorProcess;
 
   beforeAll(async () => {
-    const applied = await kubectl(['apply', '-f', 'crds/']);
-    expect(applied.code, applied.stderr).toBe(0);
-    client = await restClient();
+    client = await connectWithCrds();
     await createNamespace(client, operatorNamespace);
     await createNamespace(client, namespace);
     operator = await OperatorProcess.start({ TRUSTLINE_NAMESPACE: operatorNamespace });

@@ -7,7 +7,7 @@ import { buildTrustBundle, refreshHintSeconds } from '../../src/core/bundle/trus
 import { authorityPolicy } from '../../src/core/trustdomain/lifetimes.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
 import { FAILPOINTS } from '../../src/observability/failpoints.ts';
-import { kubectl, OperatorProcess, restClient, uniqueName, waitFor } from './support.ts';
+import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
 import {
   createNamespace,
   createTrustDomain,
@@ -44,9 +44,7 @@ describe('authority rotation when the operator is killed', () => {
   let operator: OperatorProcess | undefined;
 
   beforeAll(async () => {
-    const applied = await kubectl(['apply', '-f', 'crds/']);
-    expect(applied.code, applied.stderr).toBe(0);
-    client = await restClient();
+    client = await connectWithCrds();
     await createNamespace(client, operatorNamespace);
     for (const namespace of bundleNamespaces) await createNamespace(client, namespace, label);
     operator = await OperatorProcess.start(env);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectionPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
 import { createEntry, entries, readSecret, waitForEntry } from './registration-entries.ts';
-import { kubectl, OperatorProcess, restClient, uniqueName } from './support.ts';
+import { connectWithCrds, OperatorProcess, uniqueName } from './support.ts';
 import { createNamespace, createTrustDomain, deleteTrustDomains, waitForReady } from './trust-domains.ts';
 
 describe('Secret mode limited to listed namespaces', () => {
@@ -13,9 +13,7 @@ describe('Secret mode limited to listed namespaces', () => {
   let operator: OperatorProcess;
 
   beforeAll(async () => {
-    const applied = await kubectl(['apply', '-f', 'crds/']);
-    expect(applied.code, applied.stderr).toBe(0);
-    client = await restClient();
+    client = await connectWithCrds();
     for (const namespace of [operatorNamespace, allowed, elsewhere]) await createNamespace(client, namespace);
     operator = await OperatorProcess.start({
       TRUSTLINE_NAMESPACE: operatorNamespace,

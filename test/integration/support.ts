@@ -35,6 +35,13 @@ export function kubectl(args: string[], input?: string): Promise<CommandResult> 
   });
 }
 
+/** Installs the CRDs on the test control plane and returns a client for it: every file's first step. */
+export async function connectWithCrds(): Promise<RestClient> {
+  const applied = await kubectl(['apply', '-f', 'crds/']);
+  if (applied.code !== 0) throw new Error(`kubectl apply -f crds/ failed:\n${applied.stderr}`);
+  return restClient();
+}
+
 export async function restClient(): Promise<RestClient> {
   const config = new KubeConfig();
   config.loadFromFile(inject('kubeconfig'));

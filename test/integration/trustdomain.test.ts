@@ -13,7 +13,7 @@ import { mintX509Authority } from '../../src/core/authorities/mint.ts';
 import { collectionPath, coreResources, objectPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
 import { METRIC_NAMES } from '../../src/observability/metrics.ts';
-import { kubectl, OperatorProcess, restClient, uniqueName, waitFor } from './support.ts';
+import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
 import {
   activeAuthority,
   activeX509,
@@ -68,9 +68,7 @@ describe('TrustDomain on a real control plane', () => {
   let operator: OperatorProcess;
 
   beforeAll(async () => {
-    const applied = await kubectl(['apply', '-f', 'crds/']);
-    expect(applied.code, applied.stderr).toBe(0);
-    client = await restClient();
+    client = await connectWithCrds();
     await createNamespace(client, operatorNamespace);
     await createNamespace(client, selectedA ?? '', label);
     await createNamespace(client, selectedB ?? '', label);

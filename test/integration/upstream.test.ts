@@ -11,7 +11,7 @@ import {
   readSecret,
   waitForEntry,
 } from './registration-entries.ts';
-import { kubectl, OperatorProcess, restClient, uniqueName, waitFor } from './support.ts';
+import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
 import {
   activeX509,
   createNamespace,
@@ -48,9 +48,7 @@ describe('a TrustDomain under an upstream CA', () => {
   let firstSigner: { certificate: string; key: string };
 
   beforeAll(async () => {
-    const applied = await kubectl(['apply', '-f', 'crds/']);
-    expect(applied.code, applied.stderr).toBe(0);
-    client = await restClient();
+    client = await connectWithCrds();
     await createNamespace(client, operatorNamespace);
     await createNamespace(client, bundleNamespace, label);
     firstRoot = await makeCA('CN=Upstream Root 1');

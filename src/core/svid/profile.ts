@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { X509KeyType } from '../../api/trustdomain.ts';
+import { generateLeafKey, type LeafKey } from './leaf-key.ts';
+import { checkDnsNames, checkSpiffeId, svidNotAfter } from './validation.ts';
+import type { X509SvidSigner } from './x509-signer.ts';
+import type { X509SvidParams } from './x509-svid.ts';
 
 /**
  * What every X.509-SVID shares, whichever encoder writes it: its serial, its validity and the fixed
@@ -50,3 +54,28 @@ export const serialHex = (serial: Buffer): string => serial.toString('hex').repl
 /** Backdated, and on a whole second as the certificate holds it. */
 export const svidNotBefore = (now: Date): Date =>
   new Date(Math.floor((now.getTime() - BACKDATE_MS) / 1000) * 1000);
+
+/** What both ways of building an X.509-SVID start from: checked inputs, validity, serial and a fresh key. */
+export interface LeafPlan {
+  spiffeId: string;
+  dnsNames: string[];
+  keyType: X509KeyType;
+  notBefore: Date;
+  notAfter: Date;
+  serial: Buffer;
+  key: LeafKey;
+}
+
+export function planLeaf(signer: X509SvidSigner, params: X509SvidParams): LeafPlan {
+  const { spiffeId, ttlMs, now, keyType = 'EC-P256' } = params;
+  checkSpiffeId(spiffeId, signer.trustDomain);
+  return {
+    spiffeId,
+    dnsNames: checkDnsNames(params.dnsNames ?? []),
+    keyType,
+    notAfter: svidNotAfter(now, ttlMs, signer.notAfter),
+    notBefore: svidNotBefore(now),
+    serial: randomSerial(),
+    key: generateLeafKey(keyType),
+  };
+}

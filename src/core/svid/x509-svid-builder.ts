@@ -2,9 +2,7 @@ import type { Name } from '@peculiar/x509';
 import { subjectKeyId, type X509SigningKey, x509SigningKey } from '../authorities/keys.ts';
 import { encodePem } from '../authorities/pem.ts';
 import { x509 } from '../authorities/x509.ts';
-import { generateLeafKey } from './leaf-key.ts';
-import { enciphers, OIDS, randomSerial, SUBJECT_ORGANIZATION, serialHex, svidNotBefore } from './profile.ts';
-import { checkDnsNames, checkSpiffeId, svidNotAfter } from './validation.ts';
+import { enciphers, OIDS, planLeaf, SUBJECT_ORGANIZATION, serialHex } from './profile.ts';
 import type { X509SvidSigner } from './x509-signer.ts';
 import type { X509Svid, X509SvidParams } from './x509-svid.ts';
 
@@ -33,13 +31,15 @@ export async function mintX509SvidWithBuilder(
   signer: X509SvidSigner,
   params: X509SvidParams,
 ): Promise<X509Svid> {
-  const { spiffeId, ttlMs, now, keyType = 'EC-P256' } = params;
-  checkSpiffeId(spiffeId, signer.trustDomain);
-  const dnsNames = checkDnsNames(params.dnsNames ?? []);
-  const notAfter = svidNotAfter(now, ttlMs, signer.notAfter);
-  const notBefore = svidNotBefore(now);
-  const serial = randomSerial();
-  const { spki, privateKey } = generateLeafKey(keyType);
+  const {
+    spiffeId,
+    dnsNames,
+    keyType,
+    notBefore,
+    notAfter,
+    serial,
+    key: { spki, privateKey },
+  } = planLeaf(signer, params);
   const { key, issuer } = partsOf(signer);
   const usages =
     x509.KeyUsageFlags.digitalSignature | (enciphers(keyType) ? x509.KeyUsageFlags.keyEncipherment : 0);

@@ -17,9 +17,7 @@ import {
   time,
   unsignedInteger,
 } from './der.ts';
-import { generateLeafKey } from './leaf-key.ts';
-import { enciphers, OIDS, randomSerial, SUBJECT_ORGANIZATION, serialHex, svidNotBefore } from './profile.ts';
-import { checkDnsNames, checkSpiffeId, svidNotAfter } from './validation.ts';
+import { enciphers, OIDS, planLeaf, SUBJECT_ORGANIZATION, serialHex } from './profile.ts';
 import type { X509SvidSigner } from './x509-signer.ts';
 
 export { prepareX509Signer, type X509SvidSigner } from './x509-signer.ts';
@@ -73,13 +71,15 @@ const SAN_OID = oid(OIDS.subjectAltName);
  * authority's key: the same certificate as mintX509SvidWithBuilder, without a generic builder's costs.
  */
 export function mintX509Svid(signer: X509SvidSigner, params: X509SvidParams): X509Svid {
-  const { spiffeId, ttlMs, now, keyType = 'EC-P256' } = params;
-  checkSpiffeId(spiffeId, signer.trustDomain);
-  const dnsNames = checkDnsNames(params.dnsNames ?? []);
-  const notAfter = svidNotAfter(now, ttlMs, signer.notAfter);
-  const notBefore = svidNotBefore(now);
-  const serial = randomSerial();
-  const { spki, privateKey } = generateLeafKey(keyType);
+  const {
+    spiffeId,
+    dnsNames,
+    keyType,
+    notBefore,
+    notAfter,
+    serial,
+    key: { spki, privateKey },
+  } = planLeaf(signer, params);
 
   const sans = [implicit(6, Buffer.from(spiffeId, 'latin1'))];
   for (const name of dnsNames) sans.push(implicit(2, Buffer.from(name, 'latin1')));

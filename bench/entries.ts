@@ -1,0 +1,177 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { API_VERSION } from '../src/api/group.ts';
+import { registrationEntryKind } from '../src/api/registrationentry.ts';
+import { trustDomainKind } from '../src/api/trustdomain.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_TRUSTLINE } from '../src/api/well-known.ts';
+import { Informer } from '../src/kube/informer.ts';
+import { collectionPath, coreResources, trustlineResource } from '../src/kube/resources.ts';
+import type { RestClient } from '../src/kube/rest.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { ms, percentile } from './stats.ts';
+
+const eventListSchema = z.object({
+  items: z.array(z.looseObject({ involvedObject: z.looseObject({ name: z.string() }) })),
+});
+
+const REPO = join(import.meta.dirname, '..');
+const ENTRIES = 1000;
+/** Parallel create requests while the 1,000 entries go in. */
+const CREATE_PARALLELISM = 50;
+
+export interface EntryBench {
+  singleMs: number[];
+  bulk: { p50: number; p99: number; totalMs: number; peakRssMiB: number; events: number; audits: number };
+}
+
+/** The operator as a child process, with its peak resident memory read from /proc at the end. */
+function startOperator(kubeconfig: string, namespace: string, auditLog: string): ChildProcess {
+  return spawn(process.execPath, [join(REPO, 'src', 'main.ts')], {
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+      TRUSTLINE_NAMESPACE: namespace,
+      TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
+      TRUSTLINE_AUDIT_LOG: auditLog,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function peakRssMiB(pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 'NaN');
+  return kib / 1024;
+}
+
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const post = (client: RestClient, path: string, body: unknown) => client.request('POST', path, { body });
+
+/**
+ * From a RegistrationEntry's creation to its Secret in the watch cache: twenty entries one after
+ * another, then 1,000 created at once (p50, p99, until the last Secret, the operator's peak memory),
+ * and whether every issuance left its Event and audit record.
+ */
+export async function measureEntries(
+  client: RestClient,
+  kubeconfig: string,
+  log: (message: string) => void,
+): Promise<EntryBench> {
+  const run = `bench-${Date.now().toString(36)}`;
+  const operatorNamespace = `${run}-system`;
+  const namespace = `${run}-apps`;
+  const auditLog = join('/tmp', `${run}-audit.log`);
+  for (const name of [operatorNamespace, namespace]) {
+    await post(client, collectionPath(coreResources.namespaces), {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+    });
+  }
+  const operator = startOperator(kubeconfig, operatorNamespace, auditLog);
+  try {
+    await post(client, collectionPath(trustlineResource(trustDomainKind)), {
+      apiVersion: API_VERSION,
+      kind: 'TrustDomain',
+      metadata: { name: run },
+      spec: {
+        trustDomain: `${run}.example.org`,
+        bundle: { namespaceSelector: { matchLabels: { bench: run } } },
+      },
+    });
+    const created = new Map<string, number>();
+    const ready = new Map<string, number>();
+    const secrets = new Informer(client, {
+      resource: { ...coreResources.secrets },
+      namespace,
+      labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}`,
+      log: createLogger('warn'),
+      onChange: (change, object) => {
+        if (change === 'added') ready.set(object.metadata.name, performance.now());
+      },
+    });
+    await secrets.start();
+    const entryPath = collectionPath(trustlineResource(registrationEntryKind), namespace);
+    const create = async (name: string) => {
+      created.set(`${name}-svid`, performance.now());
+      await post(client, entryPath, {
+        apiVersion: API_VERSION,
+        kind: 'RegistrationEntry',
+        metadata: { name },
+        spec: {
+          trustDomainRef: { name: run },
+          spiffeIDPath: `/ns/${namespace}/sa/${name}`,
+          secret: { name: `${name}-svid` },
+        },
+      });
+    };
+    const latency = (secret: string) =>
+      (ready.get(secret) ?? Number.NaN) - (created.get(secret) ?? Number.NaN);
+
+    log('timing single entries until their Secret is in the cache');
+    await create('warmup');
+    await until('the first Secret', async () => ready.has('warmup-svid'));
+    const singleMs: number[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      await create(`single-${i}`);
+      await until(`Secret single-${i}`, async () => ready.has(`single-${i}-svid`));
+      singleMs.push(latency(`single-${i}-svid`));
+    }
+
+    log(`creating ${ENTRIES} entries at once`);
+    const names = Array.from({ length: ENTRIES }, (_, i) => `bulk-${i}`);
+    const start = performance.now();
+    for (let i = 0; i < names.length; i += CREATE_PARALLELISM) {
+      await Promise.all(names.slice(i, i + CREATE_PARALLELISM).map(create));
+    }
+    await until(`${ENTRIES} Secrets`, async () => names.every((name) => ready.has(`${name}-svid`)));
+    const totalMs = performance.now() - start;
+    const bulkMs = names.map((name) => latency(`${name}-svid`));
+    const peak = await peakRssMiB(operator.pid);
+    await secrets.stop();
+
+    await sleep(2_000);
+    const events = eventListSchema
+      .parse(
+        await client.request('GET', collectionPath(coreResources.events, namespace), {
+          query: { fieldSelector: 'reason=Issued' },
+        }),
+      )
+      .items.filter((event) => event.involvedObject.name.startsWith('bulk-')).length;
+    const audits = (await readFile(auditLog, 'utf8'))
+      .split('\n')
+      .filter((line) => line.includes('"operation":"x509-svid"') && line.includes('/bulk-')).length;
+    return {
+      singleMs,
+      bulk: {
+        p50: percentile(bulkMs, 50),
+        p99: percentile(bulkMs, 99),
+        totalMs,
+        peakRssMiB: peak,
+        events,
+        audits,
+      },
+    };
+  } finally {
+    operator.kill('SIGTERM');
+  }
+}
+
+export function reportEntries({ singleMs, bulk }: EntryBench): string[] {
+  return [
+    `RegistrationEntry created → Secret in the cache, one at a time (20): p50 ${ms(percentile(singleMs, 50))}, p99 ${ms(percentile(singleMs, 99))}`,
+    `${ENTRIES} entries created at once → every Secret ready: total ${ms(bulk.totalMs)}; per entry p50 ${ms(bulk.p50)}, p99 ${ms(bulk.p99)}`,
+    `operator peak memory (VmHWM): ${bulk.peakRssMiB.toFixed(0)} MiB; Issued events ${bulk.events} of ${ENTRIES}, audit records ${bulk.audits} of ${ENTRIES}`,
+  ];
+}
