@@ -206,7 +206,9 @@ export async function startControlPlane(
     await writeFile(kubeconfig, kubeconfigFor(server, caCertificate, token), { mode: 0o600 });
 
     const kcmLog = join(dir, 'kube-controller-manager.log');
-    log('kube-controller-manager (namespace, garbage-collector, service-account and cluster-role aggregation controllers)');
+    log(
+      'kube-controller-manager (namespace, garbage-collector, service-account and cluster-role aggregation controllers)',
+    );
     const controllerManager = start(
       binaries.kubeControllerManager,
       [
