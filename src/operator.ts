@@ -136,8 +136,10 @@ export class Operator {
       enqueueEntries((entry) => names.has(references(entry)?.trustDomainRef?.name ?? ''));
     const registrationEntries = informer(trustlineResource(registrationEntryKind), (change, object) => {
       if (change !== 'deleted') entryQueue?.add(objectKey(object));
+      // A TrustDomain cares about its entries only while its deletion waits for them.
       const reference = references(object)?.trustDomainRef?.name;
-      if (reference) trustDomainQueue?.add(reference);
+      if (reference && trustDomains.get(reference)?.metadata.deletionTimestamp)
+        trustDomainQueue?.add(reference);
     });
     let revocationQueue: WorkQueue | undefined;
     const keyRevocations = informer(trustlineResource(keyRevocationKind), (change, object) => {

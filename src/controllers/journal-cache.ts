@@ -24,6 +24,12 @@ export class JournalCache {
     this.#namespace = namespace;
   }
 
+  /** The resourceVersion of a trust domain's journal Secret as cached, or '' without one. */
+  version(trustDomain: string): string {
+    const object = this.#secrets.get(`${this.#namespace}/${journalSecretName(trustDomain)}`);
+    return object?.metadata.resourceVersion ?? '';
+  }
+
   /** The journal of a trust domain; undefined before its first keys, a JournalError if unreadable. */
   get(trustDomain: string): Journal | JournalError | undefined {
     const object = this.#secrets.get(`${this.#namespace}/${journalSecretName(trustDomain)}`);

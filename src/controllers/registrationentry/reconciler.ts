@@ -123,6 +123,8 @@ export class RegistrationEntryReconciler {
   readonly #random: () => number;
   readonly #x509Signers = new Map<string, X509SvidSigner>();
   readonly #jwtSigners = new Map<string, JwtSvidSigner>();
+  /** Per entry: the inputs of its last sound reconcile, and when it must look again regardless. */
+  readonly #settled = new Map<string, { fingerprint: string; wakeAt: number }>();
 
   constructor(options: EntryControllerOptions) {
     this.#options = options;
@@ -135,6 +137,7 @@ export class RegistrationEntryReconciler {
     const object = entries.get(key);
     if (!object) {
       metrics.setSvidExpiry(key, undefined);
+      this.#settled.delete(key);
       return undefined;
     }
     const parsed = registrationEntrySchema.safeParse(object);
@@ -228,6 +231,19 @@ export class RegistrationEntryReconciler {
     if (state.kind === 'foreign') return this.#conflict(object, entry);
     // The watch event of the write will bring the entry back; the delay is a safety net.
     if (state.kind === 'pending') return { requeueAfterMs: PENDING_RECHECK_MS };
+    // Nothing that decides issuance changed since the last look found the Secret sound: skip the
+    // policies (they parse certificates and keys) until the renewal timer is due.
+    const fingerprint = JSON.stringify([
+      entry.metadata.generation,
+      trustDomainObject.metadata.generation,
+      this.#options.namespaces.get(namespace)?.metadata.resourceVersion,
+      journals.version(trustDomain.spec.trustDomain),
+      state.kind === 'owned' ? state.resourceVersion : '',
+    ]);
+    const settled = this.#settled.get(key);
+    if (settled?.fingerprint === fingerprint && now.getTime() < settled.wakeAt) {
+      return { requeueAfterMs: settled.wakeAt - now.getTime() };
+    }
     const input: IssuanceInput = {
       now,
       spec: identity,
@@ -282,6 +298,7 @@ export class RegistrationEntryReconciler {
       Date.parse(renewAt),
       ...identity.jwtSvids.map((jwt) => jwtRenewalAt(written.data[jwt.key], fraction) ?? now.getTime()),
     );
+    this.#settled.set(key, { fingerprint, wakeAt });
     return { requeueAfterMs: Math.max(0, wakeAt - clock().getTime()) };
   }
 
