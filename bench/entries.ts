@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +29,12 @@ export interface EntryBench {
 }
 
 /** The operator as a child process, with its peak resident memory read from /proc at the end. */
-function startOperator(kubeconfig: string, namespace: string, auditLog: string): ChildProcess {
+function startOperator(
+  kubeconfig: string,
+  namespace: string,
+  auditLog: string,
+  logFile: string,
+): ChildProcess {
   return spawn(process.execPath, [join(REPO, 'src', 'main.ts')], {
     env: {
       ...process.env,
@@ -38,7 +44,7 @@ function startOperator(kubeconfig: string, namespace: string, auditLog: string):
       TRUSTLINE_AUDIT_LOG: auditLog,
       LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', openSync(logFile, 'a'), 'inherit'],
   });
 }
 
@@ -79,7 +85,9 @@ export async function measureEntries(
       metadata: { name },
     });
   }
-  const operator = startOperator(kubeconfig, operatorNamespace, auditLog);
+  const operatorLog = join('/tmp', `${run}-operator.log`);
+  log(`operator log: ${operatorLog}`);
+  const operator = startOperator(kubeconfig, operatorNamespace, auditLog, operatorLog);
   try {
     await post(client, collectionPath(trustlineResource(trustDomainKind)), {
       apiVersion: API_VERSION,
@@ -141,17 +149,25 @@ export async function measureEntries(
     const peak = await peakRssMiB(operator.pid);
     await secrets.stop();
 
-    await sleep(2_000);
-    const events = eventListSchema
-      .parse(
-        await client.request('GET', collectionPath(coreResources.events, namespace), {
-          query: { fieldSelector: 'reason=Issued' },
-        }),
-      )
-      .items.filter((event) => event.involvedObject.name.startsWith('bulk-')).length;
-    const audits = (await readFile(auditLog, 'utf8'))
-      .split('\n')
-      .filter((line) => line.includes('"operation":"x509-svid"') && line.includes('/bulk-')).length;
+    // Events and audit records trail the Secrets a little under load: count until all are in.
+    const counts = async () => ({
+      events: eventListSchema
+        .parse(
+          await client.request('GET', collectionPath(coreResources.events, namespace), {
+            query: { fieldSelector: 'reason=Issued' },
+          }),
+        )
+        .items.filter((event) => event.involvedObject.name.startsWith('bulk-')).length,
+      audits: (await readFile(auditLog, 'utf8'))
+        .split('\n')
+        .filter((line) => line.includes('"operation":"x509-svid"') && line.includes('/bulk-')).length,
+    });
+    let { events, audits } = await counts();
+    const countDeadline = Date.now() + 30_000;
+    while ((events < ENTRIES || audits < ENTRIES) && Date.now() < countDeadline) {
+      await sleep(500);
+      ({ events, audits } = await counts());
+    }
     return {
       singleMs,
       bulk: {

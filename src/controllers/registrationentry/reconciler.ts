@@ -374,17 +374,9 @@ export class RegistrationEntryReconciler {
       };
     }
 
-    const result = await this.#secrets.write(ref, state, {
-      name: entry.spec.secret.name,
-      data: content.data,
-      labels: entry.spec.secret.labels ?? {},
-      annotations: { ...entry.spec.secret.annotations, ...content.annotations },
-    });
-    if (result === 'foreign') return 'foreign';
-    const seconds = Number(process.hrtime.bigint() - context.started) / 1e9;
+    // Audited as signed, before the write: a signature exists even if the Secret never does.
     for (const { type, trigger, detail } of signed) {
       const cause = issuanceCause(trigger.reason, firstIssue);
-      this.#options.metrics.countIssued(type, cause, seconds);
       this.#options.audit.signed({
         operation: type === 'x509' ? 'x509-svid' : 'jwt-svid',
         trustDomain: context.trustDomain,
@@ -398,6 +390,17 @@ export class RegistrationEntryReconciler {
         notAfter: detail.notAfter ?? '',
         for: `RegistrationEntry/${ref.namespace}/${ref.name}`,
       });
+    }
+    const result = await this.#secrets.write(ref, state, {
+      name: entry.spec.secret.name,
+      data: content.data,
+      labels: entry.spec.secret.labels ?? {},
+      annotations: { ...entry.spec.secret.annotations, ...content.annotations },
+    });
+    if (result === 'foreign') return 'foreign';
+    const seconds = Number(process.hrtime.bigint() - context.started) / 1e9;
+    for (const { type, trigger } of signed) {
+      this.#options.metrics.countIssued(type, issuanceCause(trigger.reason, firstIssue), seconds);
     }
     if (signed.length > 0) {
       const what = signed.some((s) => s.type === 'x509') ? 'X.509-SVID' : 'JWT-SVID';
