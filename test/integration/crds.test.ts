@@ -155,6 +155,24 @@ spec:
     expect(renamed.stderr).toContain('is immutable');
   });
 
+  it('refuses a JWT-SVID that would take the key of an X.509-SVID file', async () => {
+    const result = await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: trustline.dev/v1alpha1
+kind: RegistrationEntry
+metadata: {name: ${uniqueName('reserved')}, namespace: default}
+spec:
+  trustDomainRef: {name: example}
+  spiffeIDPath: /ns/default/api
+  jwtSVIDs: [{key: tls.key, audiences: [api]}]
+  secret: {name: api-svid}
+`,
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('spec.jwtSVIDs[0].key');
+    expect(result.stderr).toContain('must not be one of the X.509-SVID files');
+  });
+
   it('refuses a RegistrationEntry whose SPIFFE ID path has an empty segment, naming the field', async () => {
     const name = uniqueName('entry');
     const result = await kubectl(
