@@ -233,10 +233,11 @@ export class Operator {
     // Queues exist only once every cache is whole: a reconcile that saw a half-listed cache of
     // namespaces or ConfigMaps would remove bundles that should stay.
     trustDomainQueue = queue(trustDomainKind.kind, trustDomainReconciler.reconcile);
-    // Entries come by the thousand (a namespace applied at once); each reconcile is a few requests.
+    // Entries come by the thousand (a namespace applied at once). Each goes through the queue three or
+    // four times as its Secret and status land, and most of those passes send no request at all.
     entryQueue = queue(registrationEntryKind.kind, entryReconciler.reconcile, {
       workers: 4 * concurrency,
-      rate: { perSecond: 500, burst: 1_000 },
+      rate: { perSecond: 2_000, burst: 2_000 },
     });
     revocationQueue = queue(
       keyRevocationKind.kind,
