@@ -297,6 +297,10 @@ const transitions = (log: { now: Date; changes: AuthorityChange[] }[], type: Aut
     changes.filter((c) => c.type === type).map((c) => `${iso(now)} ${c.from ?? 'new'}->${c.to} ${c.reason}`),
   );
 
+/** One call of the lifecycle with the shared policy and a fake mint. */
+const advanceWith = (fake: { mint: MintAuthority }, journal: Journal, now: Date, policy: AuthorityPolicy) =>
+  advanceAuthorities({ journal, now, policy, mint: fake.mint });
+
 describe('thresholds', () => {
   const authority = (lifetimeMs: number) => ({ notBefore: iso(T0), notAfter: iso(at(lifetimeMs)) });
 
@@ -449,12 +453,7 @@ describe('advanceAuthorities', () => {
     const { result, clock, fake } = await bootstrap();
     const input = structuredClone(result.journal);
     clock.now = at(25 * HOUR);
-    const next = await advanceAuthorities({
-      journal: result.journal,
-      now: clock.now,
-      policy,
-      mint: fake.mint,
-    });
+    const next = await advanceWith(fake, result.journal, clock.now, policy);
     expect(next.changes.length).toBeGreaterThan(0);
     expect(result.journal).toEqual(input);
   });
@@ -462,12 +461,7 @@ describe('advanceAuthorities', () => {
   it('replaces everything after an outage longer than a lifetime', async () => {
     const { result, clock, fake } = await bootstrap();
     clock.now = at(13 * HOUR);
-    const prepared = await advanceAuthorities({
-      journal: result.journal,
-      now: clock.now,
-      policy,
-      mint: fake.mint,
-    });
+    const prepared = await advanceWith(fake, result.journal, clock.now, policy);
     expect(prepared.journal.authorities.map((a) => a.state)).toEqual([
       'Active',
       'Prepared',
@@ -476,12 +470,7 @@ describe('advanceAuthorities', () => {
     ]);
 
     clock.now = at(10 * DAY);
-    const recovered = await advanceAuthorities({
-      journal: prepared.journal,
-      now: clock.now,
-      policy,
-      mint: fake.mint,
-    });
+    const recovered = await advanceWith(fake, prepared.journal, clock.now, policy);
     expect(summary(recovered.changes)).toEqual([
       'X509 Active->Old Expired',
       'X509 new->Active Expired',
@@ -503,24 +492,14 @@ describe('advanceAuthorities', () => {
   it('activates the Prepared authority when the Active one expired during an outage', async () => {
     const { result, clock, fake } = await bootstrap();
     clock.now = at(13 * HOUR);
-    const prepared = await advanceAuthorities({
-      journal: result.journal,
-      now: clock.now,
-      policy,
-      mint: fake.mint,
-    });
+    const prepared = await advanceWith(fake, result.journal, clock.now, policy);
     const preparedX509 = ofType(prepared.journal, 'X509').find((a) => a.state === 'Prepared');
 
     // 25h: the first Active expired at 24h; the Prepared one (13h–37h) is valid and past its own
     // prepare threshold (25h), so a successor is prepared too.
     clock.now = at(25 * HOUR);
     const minted = fake.minted.length;
-    const recovered = await advanceAuthorities({
-      journal: prepared.journal,
-      now: clock.now,
-      policy,
-      mint: fake.mint,
-    });
+    const recovered = await advanceWith(fake, prepared.journal, clock.now, policy);
     expect(summary(recovered.changes).filter((c) => c.startsWith('X509'))).toEqual([
       'X509 Active->Old Expired',
       'X509 Prepared->Active Expired',
@@ -535,12 +514,7 @@ describe('advanceAuthorities', () => {
   it('prepares and activates in one call when the activation threshold passed with nothing prepared', async () => {
     const { result, clock, fake } = await bootstrap();
     clock.now = at(22 * HOUR);
-    const late = await advanceAuthorities({
-      journal: result.journal,
-      now: clock.now,
-      policy,
-      mint: fake.mint,
-    });
+    const late = await advanceWith(fake, result.journal, clock.now, policy);
     expect(summary(late.changes).filter((c) => c.startsWith('X509'))).toEqual([
       'X509 new->Prepared PrepareThreshold',
       'X509 Active->Old ActivateThreshold',
@@ -575,12 +549,7 @@ describe('advanceAuthorities', () => {
   it('drops a Prepared authority of another key type when the policy changes, but keeps the Active one', async () => {
     const { result, clock, fake } = await bootstrap();
     clock.now = at(13 * HOUR);
-    const prepared = await advanceAuthorities({
-      journal: result.journal,
-      now: clock.now,
-      policy,
-      mint: fake.mint,
-    });
+    const prepared = await advanceWith(fake, result.journal, clock.now, policy);
     const changed: AuthorityPolicy = { ...policy, x509: { keyType: 'EC-P384', ttlMs: DAY } };
     const refake = fakeMint(clock, changed);
     const next = await advanceAuthorities({
@@ -612,12 +581,7 @@ describe('advanceAuthorities', () => {
     expect(bundle.files['bundle.spiffe.json']).not.toContain(jwt.id);
 
     clock.now = at(DAY);
-    const pruned = await advanceAuthorities({
-      journal: next.journal,
-      now: clock.now,
-      policy,
-      mint: fake.mint,
-    });
+    const pruned = await advanceWith(fake, next.journal, clock.now, policy);
     expect(summary(pruned.changes)).toContain('JWT Revoked->Pruned Expired');
     expect(pruned.journal.revoked).toEqual([{ type: 'JWT', id: jwt.id }]);
   });
@@ -652,12 +616,7 @@ describe('advanceAuthorities', () => {
   it('keeps the newest valid of several Active authorities', async () => {
     const { result, clock, fake } = await bootstrap();
     clock.now = at(13 * HOUR);
-    const prepared = await advanceAuthorities({
-      journal: result.journal,
-      now: clock.now,
-      policy,
-      mint: fake.mint,
-    });
+    const prepared = await advanceWith(fake, result.journal, clock.now, policy);
     const journal: Journal = {
       ...prepared.journal,
       authorities: prepared.journal.authorities.map((a) =>
