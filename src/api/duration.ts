@@ -35,3 +35,13 @@ export function parseDuration(text: string): number | undefined {
   }
   return sign * total;
 }
+
+/**
+ * The milliseconds of a duration already admitted by a schema; a text that is not one is a programming
+ * error, not bad input, so it throws.
+ */
+export function durationMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`not a duration: ${text}`);
+  return ms;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { DURATION_PATTERN, durationMs, parseDuration } from './duration.ts';
 
 /**
  * One validation rule written once for both places it runs: `cel` is evaluated by the apiserver
@@ -29,19 +29,13 @@ export interface DurationBounds {
   description: string;
 }
 
-const msOf = (text: string): number => {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new Error(`not a duration: ${text}`);
-  return ms;
-};
-
 /**
  * A Go duration string field with inclusive bounds. The range rules are guarded by the parse rule so
  * the apiserver never evaluates `duration()` on text that is not one.
  */
 export function duration({ min, max, description }: DurationBounds) {
-  const minMs = msOf(min);
-  const maxMs = msOf(max);
+  const minMs = durationMs(min);
+  const maxMs = durationMs(max);
   const parses = `self.matches('${DURATION_PATTERN.replaceAll('\\', '\\\\')}')`;
   return withRules(
     z.string().max(64).describe(`${description} A duration such as 90m or 24h, from ${min} to ${max}.`),

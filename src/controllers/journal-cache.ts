@@ -1,13 +1,8 @@
-import { z } from 'zod';
 import { JOURNAL_KEY } from '../api/well-known.ts';
 import { decodeJournal, JournalError, journalSecretName } from '../core/authorities/journal-codec.ts';
 import type { Journal } from '../core/authorities/model.ts';
+import { dataObjectSchema, decodeSecretData } from '../kube/data-objects.ts';
 import type { Informer } from '../kube/informer.ts';
-
-const secretSchema = z.object({
-  metadata: z.looseObject({ resourceVersion: z.string().optional() }),
-  data: z.record(z.string(), z.string()).optional(),
-});
 
 /**
  * The journals as the Secrets cache last saw them, each decoded and checked once per resourceVersion:
@@ -33,16 +28,16 @@ export class JournalCache {
   /** The journal of a trust domain; undefined before its first keys, a JournalError if unreadable. */
   get(trustDomain: string): Journal | JournalError | undefined {
     const object = this.#secrets.get(`${this.#namespace}/${journalSecretName(trustDomain)}`);
-    const secret = secretSchema.safeParse(object);
+    const secret = dataObjectSchema.safeParse(object);
     if (!secret.success) return undefined;
     const resourceVersion = secret.data.metadata.resourceVersion ?? '';
     const known = this.#decoded.get(trustDomain);
     if (known && known.resourceVersion === resourceVersion) return known.journal;
-    const encoded = secret.data.data?.[JOURNAL_KEY];
+    const encoded = decodeSecretData(secret.data.data)[JOURNAL_KEY];
     let journal: Journal | JournalError;
     try {
       if (encoded === undefined) throw new JournalError(`the journal Secret has no ${JOURNAL_KEY}`);
-      journal = decodeJournal(Buffer.from(encoded, 'base64').toString('utf8'), trustDomain);
+      journal = decodeJournal(encoded, trustDomain);
     } catch (error) {
       if (!(error instanceof JournalError)) throw error;
       journal = error;

@@ -12,3 +12,8 @@ export class KubeApiError extends Error {
 }
 
 export const isGone = (error: unknown): boolean => error instanceof KubeApiError && error.status === 410;
+
+export const isNotFound = (error: unknown): boolean => error instanceof KubeApiError && error.status === 404;
+
+/** 409: the object exists already (create) or changed since it was read (update with a resourceVersion). */
+export const isConflict = (error: unknown): boolean => error instanceof KubeApiError && error.status === 409;

@@ -15,6 +15,7 @@ import {
   ANNOTATION_SVID_SERIAL,
 } from '../../api/well-known.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
+import { isExpired } from '../../core/authorities/lifecycle.ts';
 import type { Journal, JwtAuthority, X509Authority } from '../../core/authorities/model.ts';
 import { checkClaim } from '../../core/claims.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
@@ -93,10 +94,7 @@ function activeOf<T extends 'X509' | 'JWT'>(journal: Journal, type: T) {
 const publishable = (journal: Journal, type: 'X509' | 'JWT', now: Date) =>
   journal.authorities
     .filter(
-      (authority) =>
-        authority.type === type &&
-        authority.state !== 'Revoked' &&
-        Date.parse(authority.notAfter) > now.getTime(),
+      (authority) => authority.type === type && authority.state !== 'Revoked' && !isExpired(authority, now),
     )
     .map((authority) => authority.id);
 

@@ -1,19 +1,14 @@
-import { z } from 'zod';
 import { API_VERSION } from '../../api/group.ts';
-import { objectMetaSchema } from '../../api/meta.ts';
 import { LABEL_MANAGED_BY, LABEL_REGISTRATION_ENTRY, MANAGED_BY_TRUSTLINE } from '../../api/well-known.ts';
 import { labelValueFor } from '../../core/labels.ts';
 import type { ObservedSecret } from '../../core/svid/reissue.ts';
-import { KubeApiError } from '../../kube/errors.ts';
+import { type DataObject, dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
+import { isConflict } from '../../kube/errors.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
 
-const secretSchema = z.object({
-  metadata: objectMetaSchema,
-  data: z.record(z.string(), z.string()).optional(),
-});
-type Secret = z.infer<typeof secretSchema>;
+type Secret = DataObject;
 
 const EXPECTATION_TTL_MS = 30_000;
 
@@ -39,13 +34,13 @@ export type SecretState =
 
 function stateOf(secret: Secret, entry: EntryRef): SecretState {
   if (!ownedBy(secret, entry)) return { kind: 'foreign' };
-  const data: Record<string, string> = {};
-  for (const [key, value] of Object.entries(secret.data ?? {})) {
-    data[key] = Buffer.from(value, 'base64').toString('utf8');
-  }
   return {
     kind: 'owned',
-    observed: { data, annotations: secret.metadata.annotations ?? {}, ownedByEntry: true },
+    observed: {
+      data: decodeSecretData(secret.data),
+      annotations: secret.metadata.annotations ?? {},
+      ownedByEntry: true,
+    },
     resourceVersion: secret.metadata.resourceVersion ?? '',
   };
 }
@@ -83,7 +78,7 @@ export class SvidSecrets {
 
   state(entry: EntryRef, name: string): SecretState {
     const key = `${entry.namespace}/${name}`;
-    const secret = secretSchema.safeParse(this.#caches(entry.namespace)?.get(key));
+    const secret = dataObjectSchema.safeParse(this.#caches(entry.namespace)?.get(key));
     const cachedVersion = secret.success ? (secret.data.metadata.resourceVersion ?? '') : '';
     const replaced = this.#replaced.get(key);
     if (replaced !== undefined) {
@@ -140,10 +135,10 @@ export class SvidSecrets {
       });
       return 'written';
     } catch (error) {
-      if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+      if (!isConflict(error)) throw error;
     }
     // The cache has not seen it yet, or it is someone else's: only the owner reference can tell.
-    const current = secretSchema.parse(await this.#client.request('GET', path));
+    const current = dataObjectSchema.parse(await this.#client.request('GET', path));
     if (!ownedBy(current, entry)) return 'foreign';
     await this.#client.request('PUT', path, { body: body(current.metadata.resourceVersion) });
     return 'written';

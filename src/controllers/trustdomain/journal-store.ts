@@ -1,5 +1,3 @@
-import { z } from 'zod';
-import { objectMetaSchema } from '../../api/meta.ts';
 import {
   ANNOTATION_TRUST_DOMAIN,
   JOURNAL_KEY,
@@ -15,14 +13,10 @@ import {
 } from '../../core/authorities/journal-codec.ts';
 import { emptyJournal, type Journal } from '../../core/authorities/model.ts';
 import { labelValueFor } from '../../core/labels.ts';
-import { KubeApiError } from '../../kube/errors.ts';
+import { dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
+import { isNotFound } from '../../kube/errors.ts';
 import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
-
-const secretSchema = z.object({
-  metadata: objectMetaSchema,
-  data: z.record(z.string(), z.string()).optional(),
-});
 
 /** A journal with the resourceVersion it was read at; none when it has never been written. */
 export interface StoredJournal {
@@ -52,16 +46,16 @@ export class JournalStore {
         objectPath(coreResources.secrets, journalSecretName(trustDomain), this.#namespace),
       );
     } catch (error) {
-      if (error instanceof KubeApiError && error.status === 404) {
+      if (isNotFound(error)) {
         return { journal: emptyJournal(trustDomain), resourceVersion: undefined };
       }
       throw error;
     }
-    const secret = secretSchema.parse(response);
-    const encoded = secret.data?.[JOURNAL_KEY];
+    const secret = dataObjectSchema.parse(response);
+    const encoded = decodeSecretData(secret.data)[JOURNAL_KEY];
     if (encoded === undefined) throw new JournalError(`the journal Secret has no ${JOURNAL_KEY}`);
     return {
-      journal: decodeJournal(Buffer.from(encoded, 'base64').toString('utf8'), trustDomain),
+      journal: decodeJournal(encoded, trustDomain),
       resourceVersion: secret.metadata.resourceVersion,
     };
   }
@@ -90,6 +84,6 @@ export class JournalStore {
         : await this.#client.request('PUT', objectPath(coreResources.secrets, name, this.#namespace), {
             body,
           });
-    return { journal, resourceVersion: secretSchema.parse(response).metadata.resourceVersion };
+    return { journal, resourceVersion: dataObjectSchema.parse(response).metadata.resourceVersion };
   }
 }

@@ -1,6 +1,4 @@
-import { z } from 'zod';
 import { API_VERSION } from '../../api/group.ts';
-import { objectMetaSchema } from '../../api/meta.ts';
 import {
   LABEL_CONTENT,
   LABEL_MANAGED_BY,
@@ -9,15 +7,11 @@ import {
 } from '../../api/well-known.ts';
 import { labelValueFor } from '../../core/labels.ts';
 import { type PublishedCopy, planPublication, sameData } from '../../core/publication.ts';
-import { KubeApiError } from '../../kube/errors.ts';
+import { type DataObject, dataObjectSchema } from '../../kube/data-objects.ts';
+import { isConflict, isNotFound, KubeApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/informer.ts';
 import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
-
-const configMapSchema = z.object({
-  metadata: objectMetaSchema,
-  data: z.record(z.string(), z.string()).optional(),
-});
 
 /** One document Trustline keeps in a set of namespaces on behalf of a TrustDomain. */
 export interface Publication {
@@ -28,12 +22,12 @@ export interface Publication {
   owner: { name: string; uid: string };
 }
 
-const isOwnedBy = (object: z.infer<typeof configMapSchema>, owner: Publication['owner'], content: string) =>
+const isOwnedBy = (object: DataObject, owner: Publication['owner'], content: string) =>
   object.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_TRUSTLINE &&
   object.metadata.labels?.[LABEL_TRUST_DOMAIN_OBJECT] === labelValueFor(owner.name) &&
   object.metadata.labels?.[LABEL_CONTENT] === content;
 
-const ownerUidOf = (object: z.infer<typeof configMapSchema>) =>
+const ownerUidOf = (object: DataObject) =>
   object.metadata.ownerReferences?.find((reference) => reference.kind === 'TrustDomain')?.uid;
 
 /** The copies of a publication among the cached ConfigMaps Trustline manages. */
@@ -43,7 +37,7 @@ export function publishedCopies(
   content: string,
 ): PublishedCopy[] {
   return configMaps.flatMap((object) => {
-    const configMap = configMapSchema.safeParse(object);
+    const configMap = dataObjectSchema.safeParse(object);
     if (!configMap.success || !isOwnedBy(configMap.data, owner, content)) return [];
     const { metadata, data = {} } = configMap.data;
     return [
@@ -141,10 +135,10 @@ export async function publish(
         });
         return true;
       } catch (error) {
-        if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+        if (!isConflict(error)) throw error;
       }
       // Either a copy the cache has not seen yet, or someone else's ConfigMap.
-      const current = configMapSchema.parse(
+      const current = dataObjectSchema.parse(
         await client.request('GET', objectPath(coreResources.configMaps, publication.name, namespace)),
       );
       if (!isOwnedBy(current, publication.owner, publication.content)) {
@@ -164,7 +158,7 @@ export async function publish(
         });
         return true;
       } catch (error) {
-        if (error instanceof KubeApiError && error.status === 404) return false;
+        if (isNotFound(error)) return false;
         throw error;
       }
     });

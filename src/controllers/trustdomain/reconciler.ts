@@ -29,6 +29,7 @@ import { conflictingOwner, type TrustDomainClaim } from '../../core/trustdomain/
 import { authorityPolicy, lifetimeProblem } from '../../core/trustdomain/lifetimes.ts';
 import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../../core/trustdomain/reasons.ts';
 import { activeX509Expiry, authorityStatuses } from '../../core/trustdomain/status.ts';
+import { dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { objectPath, trustlineResource } from '../../kube/resources.ts';
@@ -85,7 +86,6 @@ const namespaceSchema = z.object({
     deletionTimestamp: z.string().optional(),
   }),
 });
-const secretDataSchema = z.object({ data: z.record(z.string(), z.string()).optional() });
 
 const ready = (reason: string, message: string, status: 'True' | 'False' = 'False'): DesiredCondition => ({
   type: 'Ready',
@@ -306,10 +306,7 @@ export class TrustDomainReconciler {
     if (!secret) {
       return new Error(`upstream CA Secret ${operatorNamespace}/${reference.secretName} does not exist`);
     }
-    const data = secretDataSchema.safeParse(secret).data?.data ?? {};
-    const decoded = Object.fromEntries(
-      Object.entries(data).map(([name, value]) => [name, Buffer.from(value, 'base64').toString('utf8')]),
-    );
+    const decoded = decodeSecretData(dataObjectSchema.safeParse(secret).data?.data);
     try {
       return parseUpstreamCA(decoded, now());
     } catch (error) {

@@ -1,14 +1,8 @@
-import { parseDuration } from '../../api/duration.ts';
+import { durationMs } from '../../api/duration.ts';
 import type { RegistrationEntrySpec } from '../../api/registrationentry.ts';
 import type { TrustDomainSpec } from '../../api/trustdomain.ts';
 import { MIN_AUTHORITY_TO_SVID_RATIO } from '../trustdomain/lifetimes.ts';
 import type { DesiredIdentity } from './reissue.ts';
-
-const ms = (text: string): number => {
-  const value = parseDuration(text);
-  if (value === undefined) throw new Error(`not a duration: ${text}`);
-  return value;
-};
 
 export interface IdentityPlan {
   identity: DesiredIdentity;
@@ -24,8 +18,8 @@ export interface IdentityPlan {
 export function desiredIdentity(entry: RegistrationEntrySpec, trustDomain: TrustDomainSpec): IdentityPlan {
   const capped: string[] = [];
   const cap = (what: string, requested: string, authorityTtl: string): number => {
-    const limit = ms(authorityTtl) / MIN_AUTHORITY_TO_SVID_RATIO;
-    if (ms(requested) <= limit) return ms(requested);
+    const limit = durationMs(authorityTtl) / MIN_AUTHORITY_TO_SVID_RATIO;
+    if (durationMs(requested) <= limit) return durationMs(requested);
     capped.push(
       `${what} ${requested} is capped at ${limit / 1000}s, a sixth of the authority lifetime ${authorityTtl}`,
     );

@@ -1,27 +1,21 @@
-import { parseDuration } from '../../api/duration.ts';
+import { durationMs } from '../../api/duration.ts';
 import type { TrustDomainSpec } from '../../api/trustdomain.ts';
 import type { AuthorityPolicy } from '../authorities/model.ts';
 
 /** An SVID never outlives its authority; SPIRE warns below the same ratio. */
 export const MIN_AUTHORITY_TO_SVID_RATIO = 6;
 
-const ms = (text: string): number => {
-  const value = parseDuration(text);
-  if (value === undefined) throw new Error(`not a duration: ${text}`);
-  return value;
-};
-
 /** The key types and lifetimes new authorities get, from a spec that already passed the schema. */
 export function authorityPolicy(spec: TrustDomainSpec): AuthorityPolicy {
   return {
-    x509: { keyType: spec.ca.keyType, ttlMs: ms(spec.ca.ttl) },
-    jwt: { algorithm: spec.jwt.algorithm, ttlMs: ms(spec.jwt.ttl) },
+    x509: { keyType: spec.ca.keyType, ttlMs: durationMs(spec.ca.ttl) },
+    jwt: { algorithm: spec.jwt.algorithm, ttlMs: durationMs(spec.jwt.ttl) },
   };
 }
 
 /** The default SVID lifetimes in milliseconds. */
 export function svidLifetimes(spec: TrustDomainSpec): { x509Ms: number; jwtMs: number } {
-  return { x509Ms: ms(spec.svid.x509TTL), jwtMs: ms(spec.svid.jwtTTL) };
+  return { x509Ms: durationMs(spec.svid.x509TTL), jwtMs: durationMs(spec.svid.jwtTTL) };
 }
 
 /**
@@ -34,7 +28,10 @@ export function lifetimeProblem(spec: TrustDomainSpec): string | undefined {
     { authority: 'jwt.ttl', authorityTtl: spec.jwt.ttl, svid: 'svid.jwtTTL', svidTtl: spec.svid.jwtTTL },
   ];
   const problems = pairs
-    .filter(({ authorityTtl, svidTtl }) => ms(authorityTtl) < MIN_AUTHORITY_TO_SVID_RATIO * ms(svidTtl))
+    .filter(
+      ({ authorityTtl, svidTtl }) =>
+        durationMs(authorityTtl) < MIN_AUTHORITY_TO_SVID_RATIO * durationMs(svidTtl),
+    )
     .map(
       ({ authority, authorityTtl, svid, svidTtl }) =>
         `${authority} ${authorityTtl} is under ${MIN_AUTHORITY_TO_SVID_RATIO} times ${svid} ${svidTtl}; ` +
