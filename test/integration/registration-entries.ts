@@ -11,8 +11,8 @@ import {
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { collectionPath, coreResources, objectPath, trustlineResource } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
+import { runOpenssl } from '../openssl.ts';
 import { waitFor } from './support.ts';
-import { openssl } from './trust-domains.ts';
 
 /** Shared steps of the RegistrationEntry integration tests. */
 
@@ -103,5 +103,5 @@ export async function opensslVerifyStrict(
   const args = ['verify', '-x509_strict', '-purpose', purpose, '-CAfile', join(dir, 'ca.pem')];
   if (blocks.length > 1) args.push('-untrusted', join(dir, 'chain.pem'));
   args.push(join(dir, 'leaf.pem'));
-  return openssl(args);
+  return runOpenssl(args);
 }

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { x509 } from '../../src/core/authorities/x509.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { collectionPath, coreResources, objectPath, trustlineResource } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
+import { runOpenssl } from '../openssl.ts';
 import { waitFor } from './support.ts';
 
 /** Shared steps of the TrustDomain integration tests: objects, journals, bundles, and openssl. */
@@ -157,20 +157,7 @@ export async function opensslVerify(files: {
     args.push('-untrusted', path('untrusted.pem'));
   }
   args.push(path('leaf.pem'));
-  return openssl(args);
-}
-
-/** Runs openssl; a machine without it fails the test with what to install. */
-export function openssl(args: string[]): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve, reject) => {
-    execFile('openssl', args, (error, stdout, stderr) => {
-      if (error && 'code' in error && error.code === 'ENOENT') {
-        reject(new Error('openssl is not installed; install it (Debian: apt-get install openssl)'));
-        return;
-      }
-      resolve({ ok: error === null, output: `${stdout}${stderr}` });
-    });
-  });
+  return runOpenssl(args);
 }
 
 /** Deletes TrustDomains a test created and waits until they are gone, finalizers included. */

@@ -1,11 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import {
-  createHash,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  X509Certificate,
-} from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +27,8 @@ import {
 } from '../../src/core/authorities/model.ts';
 import { parseUpstreamCA, type UpstreamCA, UpstreamError } from '../../src/core/authorities/upstream.ts';
 import { x509 } from '../../src/core/authorities/x509.ts';
+import { openssl } from '../openssl.ts';
+import { expectedKeyId } from './expectations.ts';
 
 const NOW = new Date('2030-06-01T12:00:00.750Z');
 const HOUR = 3_600_000;
@@ -63,18 +58,6 @@ const jwtKeyShapes: Record<JwtAlgorithm, { kty: string; crv?: string; bits?: num
 
 const workDir = mkdtempSync(join(tmpdir(), 'trustline-minting-'));
 
-function openssl(args: string[]): string {
-  try {
-    return execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
-      throw new Error('these tests run openssl to verify certificates: install openssl 3');
-    }
-    const stderr = error instanceof Error && 'stderr' in error ? String(error.stderr) : '';
-    throw new Error(`openssl ${args.join(' ')} failed: ${stderr}`);
-  }
-}
-
 function writeTemp(name: string, ...pems: string[]): string {
   const path = join(workDir, name);
   writeFileSync(path, pems.join(''));
@@ -82,20 +65,6 @@ function writeTemp(name: string, ...pems: string[]): string {
 }
 
 const parse = (pem: string) => ({ node: new X509Certificate(pem), parsed: new x509.X509Certificate(pem) });
-
-/** RFC 5280 method 1 computed another way: the subjectPublicKey bits are the EC point or PKCS#1 key. */
-function expectedKeyId(publicKey: KeyObject): string {
-  const jwk = publicKey.export({ format: 'jwk' });
-  const bits =
-    jwk.kty === 'EC'
-      ? Buffer.concat([
-          Buffer.of(4),
-          Buffer.from(jwk.x ?? '', 'base64url'),
-          Buffer.from(jwk.y ?? '', 'base64url'),
-        ])
-      : publicKey.export({ type: 'pkcs1', format: 'der' });
-  return createHash('sha1').update(bits).digest('hex');
-}
 
 interface TestCa {
   certificate: PeculiarCertificate;

@@ -4,7 +4,7 @@ import type { JwtAlgorithm } from '../../src/api/trustdomain.ts';
 import { mintJwtAuthority } from '../../src/core/authorities/mint.ts';
 import type { JwtAuthority } from '../../src/core/authorities/model.ts';
 import { type JwtSvidParams, mintJwtSvid, prepareJwtSigner } from '../../src/core/svid/jwt-svid.ts';
-import { SvidError } from '../../src/core/svid/validation.ts';
+import { failure } from './expectations.ts';
 
 const NOW = new Date('2030-06-01T12:00:00.750Z');
 const MINUTE = 60_000;
@@ -118,17 +118,6 @@ describe('mintJwtSvid', () => {
     expect(jtis.size).toBe(100);
   });
 });
-
-/** The SvidError a call throws or rejects with. */
-async function failure(run: () => unknown): Promise<SvidError> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof SvidError) return error;
-    throw error;
-  }
-  throw new Error('expected an SvidError, and nothing was thrown');
-}
 
 describe('JWT-SVID requests that break the rules', () => {
   const signer = () => prepareJwtSigner(authorityOf('ES256'), TRUST_DOMAIN);

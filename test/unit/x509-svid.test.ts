@@ -1,11 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import {
-  createHash,
-  createPrivateKey,
-  generateKeyPairSync,
-  type KeyObject,
-  X509Certificate,
-} from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +30,8 @@ import {
   type X509SvidSigner,
 } from '../../src/core/svid/x509-svid.ts';
 import { mintX509SvidWithBuilder } from '../../src/core/svid/x509-svid-builder.ts';
+import { openssl } from '../openssl.ts';
+import { expectedKeyId, failure } from './expectations.ts';
 
 const NOW = new Date('2030-06-01T12:00:00.750Z');
 const HOUR = 3_600_000;
@@ -65,19 +60,6 @@ const leafShapes: Record<string, { type: string; curve?: string; bits?: number }
 const workDir = mkdtempSync(join(tmpdir(), 'trustline-svid-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 let files = 0;
-
-function openssl(args: string[]): string {
-  try {
-    return execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
-      throw new Error('these tests run openssl to verify certificates: install openssl 3');
-    }
-    const stderr = error instanceof Error && 'stderr' in error ? String(error.stderr) : '';
-    const stdout = error instanceof Error && 'stdout' in error ? String(error.stdout) : '';
-    throw new Error(`openssl ${args.join(' ')} failed: ${stdout}${stderr}`);
-  }
-}
 
 function writeTemp(...pems: string[]): string {
   files += 1;
@@ -128,20 +110,6 @@ function profileOf(pem: string) {
     keyType: node.publicKey.asymmetricKeyType,
     keyDetails: node.publicKey.asymmetricKeyDetails,
   };
-}
-
-/** RFC 5280 method 1 computed another way: the subjectPublicKey bits are the EC point or PKCS#1 key. */
-function expectedKeyId(publicKey: KeyObject): string {
-  const jwk = publicKey.export({ format: 'jwk' });
-  const bits =
-    jwk.kty === 'EC'
-      ? Buffer.concat([
-          Buffer.of(4),
-          Buffer.from(jwk.x ?? '', 'base64url'),
-          Buffer.from(jwk.y ?? '', 'base64url'),
-        ])
-      : publicKey.export({ type: 'pkcs1', format: 'der' });
-  return createHash('sha1').update(bits).digest('hex');
 }
 
 /** The DER of the certificate's validity and serial, to check the encodings themselves. */
@@ -485,17 +453,6 @@ describe('serial numbers', () => {
     expect(serials.size).toBe(1000);
   });
 });
-
-/** The SvidError a mint throws or rejects with. */
-async function failure(run: () => unknown): Promise<SvidError> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof SvidError) return error;
-    throw error;
-  }
-  throw new Error('expected an SvidError, and nothing was thrown');
-}
 
 describe.each(paths)('%s X.509-SVID requests that break the rules', (_, mint) => {
   const signer = () => authorityOf('EC-P256').signer;
