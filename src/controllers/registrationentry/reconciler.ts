@@ -15,7 +15,7 @@ import {
   ANNOTATION_SVID_SERIAL,
 } from '../../api/well-known.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
-import { isExpired } from '../../core/authorities/lifecycle.ts';
+import { activeAuthority, isExpired } from '../../core/authorities/lifecycle.ts';
 import type { Journal, JwtAuthority, X509Authority } from '../../core/authorities/model.ts';
 import { checkClaim } from '../../core/claims.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
@@ -82,14 +82,6 @@ const ready = (reason: string, message: string, status: 'True' | 'False' = 'Fals
   reason,
   message,
 });
-
-/** The active authority of a type in a journal, if there is exactly one. */
-function activeOf<T extends 'X509' | 'JWT'>(journal: Journal, type: T) {
-  const active = journal.authorities.filter(
-    (authority) => authority.type === type && authority.state === 'Active',
-  );
-  return active.length === 1 ? active[0] : undefined;
-}
 
 const publishable = (journal: Journal, type: 'X509' | 'JWT', now: Date) =>
   journal.authorities
@@ -204,20 +196,15 @@ export class RegistrationEntryReconciler {
       await this.#refuse(object, verdict.rule, verdict.message);
       return undefined;
     }
-    const journal = journals.get(trustDomain.spec.trustDomain);
-    const activeX509 = journal instanceof JournalError || !journal ? undefined : activeOf(journal, 'X509');
-    const activeJwt = journal instanceof JournalError || !journal ? undefined : activeOf(journal, 'JWT');
-    if (
-      !journal ||
-      journal instanceof JournalError ||
-      activeX509?.type !== 'X509' ||
-      activeJwt?.type !== 'JWT' ||
-      !journal.bundle.pem
-    ) {
+    const loaded = journals.get(trustDomain.spec.trustDomain);
+    const journal = loaded instanceof JournalError ? undefined : loaded;
+    const activeX509 = journal && activeAuthority(journal, 'X509');
+    const activeJwt = journal && activeAuthority(journal, 'JWT');
+    if (!journal || !activeX509 || !activeJwt || !journal.bundle.pem) {
       await this.#refuse(
         object,
         EntryReason.TrustDomainNotReady,
-        `TrustDomain ${trustDomain.metadata.name} has no active authorities yet${journal instanceof JournalError ? `: ${journal.message}` : ''}`,
+        `TrustDomain ${trustDomain.metadata.name} has no active authorities yet${loaded instanceof JournalError ? `: ${loaded.message}` : ''}`,
       );
       return { requeueAfterMs: RECHECK_MS };
     }

@@ -8,6 +8,16 @@ import type {
   X509Authority,
 } from './model.ts';
 
+/** The one active authority of a type, or undefined while there is none (or, in a bad journal, several). */
+export function activeAuthority(journal: Journal, type: 'X509'): X509Authority | undefined;
+export function activeAuthority(journal: Journal, type: 'JWT'): JwtAuthority | undefined;
+export function activeAuthority(journal: Journal, type: AuthorityType): Authority | undefined {
+  const active = journal.authorities.filter(
+    (authority) => authority.type === type && authority.state === 'Active',
+  );
+  return active.length === 1 ? active[0] : undefined;
+}
+
 /**
  * The SPIRE two-slot authority lifecycle, written once for both authority types. Pure: the clock and
  * the key minting are injected, and the input journal is never modified.

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { trustDomainStatusSchema } from '../../api/trustdomain.ts';
+import { activeAuthority } from '../authorities/lifecycle.ts';
 import type { Journal } from '../authorities/model.ts';
 
 type TrustDomainStatus = z.infer<typeof trustDomainStatusSchema>;
@@ -26,6 +27,5 @@ export function authorityStatuses(journal: Journal): AuthorityStatus[] {
 
 /** When the active X.509 authority expires: the date `kubectl get trustdomains` shows. */
 export function activeX509Expiry(journal: Journal): string | undefined {
-  return journal.authorities.find((authority) => authority.type === 'X509' && authority.state === 'Active')
-    ?.notAfter;
+  return activeAuthority(journal, 'X509')?.notAfter;
 }
