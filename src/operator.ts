@@ -13,11 +13,12 @@ import {
 } from './api/well-known.ts';
 import type { OperatorConfig } from './config.ts';
 import { JournalCache } from './controllers/journal-cache.ts';
-import { notImplementedReconciler } from './controllers/not-implemented.ts';
+import { KeyRevocationReconciler } from './controllers/keyrevocation/reconciler.ts';
 import { RegistrationEntryReconciler } from './controllers/registrationentry/reconciler.ts';
 import { owningEntryName } from './controllers/registrationentry/svid-secrets.ts';
 import { TrustDomainReconciler } from './controllers/trustdomain/reconciler.ts';
 import { labelValueFor } from './core/labels.ts';
+import { inProgress } from './core/revocation/progress.ts';
 import { EventRecorder } from './kube/events.ts';
 import { type ChangeType, Informer, type KubeObject, objectKey } from './kube/informer.ts';
 import { coreResources, type ResourceType, trustlineResource } from './kube/resources.ts';
@@ -126,6 +127,7 @@ export class Operator {
       );
       if (change !== 'deleted') trustDomainQueue?.add(objectKey(object));
       entriesOfTrustDomains(new Set([object.metadata.name]));
+      revocationsOfTrustDomains(new Set([object.metadata.name]));
     });
     let entryQueue: WorkQueue | undefined;
     const enqueueEntries = (matches: (entry: KubeObject) => boolean) => {
@@ -144,7 +146,16 @@ export class Operator {
     let revocationQueue: WorkQueue | undefined;
     const keyRevocations = informer(trustlineResource(keyRevocationKind), (change, object) => {
       if (change !== 'deleted') revocationQueue?.add(objectKey(object));
+      // The TrustDomain controller carries revocations out: it writes the journal.
+      const reference = references(object)?.trustDomainRef?.name;
+      if (reference) trustDomainQueue?.add(reference);
     });
+    const revocationsOfTrustDomains = (names: Set<string>) => {
+      for (const object of keyRevocations.list()) {
+        if (names.has(references(object)?.trustDomainRef?.name ?? ''))
+          revocationQueue?.add(objectKey(object));
+      }
+    };
     const namespaces = informer(coreResources.namespaces, (_change, object) => {
       enqueueTrustDomains();
       // Grants select namespaces by label.
@@ -168,16 +179,17 @@ export class Operator {
             references(trustDomain)?.upstream?.secretName === object.metadata.name ||
             (journalOf !== undefined && trustDomainName(trustDomain) === journalOf),
         );
-        // New authorities or a new bundle: entries re-sign or refresh their ca.crt.
+        // New authorities or a new bundle: entries re-sign or refresh their ca.crt, and revocations
+        // report the journal's progress.
         if (journalOf !== undefined) {
-          entriesOfTrustDomains(
-            new Set(
-              trustDomains
-                .list()
-                .filter((trustDomain) => trustDomainName(trustDomain) === journalOf)
-                .map((trustDomain) => trustDomain.metadata.name),
-            ),
+          const names = new Set(
+            trustDomains
+              .list()
+              .filter((trustDomain) => trustDomainName(trustDomain) === journalOf)
+              .map((trustDomain) => trustDomain.metadata.name),
           );
+          entriesOfTrustDomains(names);
+          revocationsOfTrustDomains(names);
         }
       },
       { namespace: settings.namespace },
@@ -185,7 +197,18 @@ export class Operator {
     // SVID Secrets, by Trustline's label: in every namespace, or only in those Secret mode is limited to.
     const onSvidSecret = (_change: ChangeType, object: KubeObject) => {
       const owner = owningEntryName(object);
-      if (owner) entryQueue?.add(`${object.metadata.namespace}/${owner}`);
+      if (!owner) return;
+      entryQueue?.add(`${object.metadata.namespace}/${owner}`);
+      // While a revocation waits for SVIDs to be re-issued, each re-issued one may be the last.
+      const entry = registrationEntries.get(`${object.metadata.namespace}/${owner}`);
+      const reference = entry && references(entry)?.trustDomainRef?.name;
+      const trustDomain = reference ? trustDomains.get(reference) : undefined;
+      const name = trustDomain && trustDomainName(trustDomain);
+      const journal = name ? journals.get(name) : undefined;
+      if (reference && journal && !(journal instanceof Error) && inProgress(journal).length > 0) {
+        trustDomainQueue?.add(reference);
+        revocationsOfTrustDomains(new Set([reference]));
+      }
     };
     const svidSecretScope = { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}` };
     const svidSecretCaches = settings.secretNamespaces
@@ -200,12 +223,13 @@ export class Operator {
       svidSecretCaches instanceof Map ? svidSecretCaches.get(namespace) : svidSecretCaches;
 
     const events = new EventRecorder(client, log, now);
+    const journals = new JournalCache(secrets, settings.namespace);
     const entryReconciler = new RegistrationEntryReconciler({
       client,
       entries: registrationEntries,
       trustDomains,
       namespaces,
-      journals: new JournalCache(secrets, settings.namespace),
+      journals,
       secretCaches,
       clusterDomain: settings.clusterDomain,
       log,
@@ -216,7 +240,16 @@ export class Operator {
     });
     const trustDomainReconciler = new TrustDomainReconciler({
       client,
-      caches: { trustDomains, registrationEntries, namespaces, configMaps, secrets },
+      caches: {
+        trustDomains,
+        registrationEntries,
+        namespaces,
+        configMaps,
+        secrets,
+        keyRevocations,
+        svidSecrets: secretCaches,
+        journals,
+      },
       operatorNamespace: settings.namespace,
       log,
       now,
@@ -239,10 +272,22 @@ export class Operator {
       workers: 4 * concurrency,
       rate: { perSecond: 2_000, burst: 2_000 },
     });
-    revocationQueue = queue(
-      keyRevocationKind.kind,
-      notImplementedReconciler(keyRevocationKind, keyRevocations, client, now),
-    );
+    const revocationReconciler = new KeyRevocationReconciler({
+      client,
+      keyRevocations,
+      trustDomains,
+      registrationEntries,
+      secrets,
+      svidSecrets: secretCaches,
+      journals,
+      operatorNamespace: settings.namespace,
+      log,
+      now,
+      metrics,
+      audit,
+      events,
+    });
+    revocationQueue = queue(keyRevocationKind.kind, revocationReconciler.reconcile);
 
     for (const object of trustDomains.list()) trustDomainQueue.add(objectKey(object));
     for (const object of registrationEntries.list()) entryQueue.add(objectKey(object));

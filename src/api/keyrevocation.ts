@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationMs } from './duration.ts';
 import { ageColumn, type KindDefinition, objectSchema, readyColumn } from './kind.ts';
 import { baseStatusFields, objectNameSchema } from './meta.ts';
 import { duration } from './rules.ts';
@@ -10,6 +11,9 @@ export const revocationReasonSchema = z.enum([
   'PolicyChange',
   'Superseded',
 ]);
+
+/** Long enough for kubelets to refresh mounted Secrets before the old key stops verifying. */
+export const DEFAULT_GRACE_PERIOD = '2m';
 
 export const keyRevocationSpecSchema = z
   .object({
@@ -29,7 +33,7 @@ export const keyRevocationSpecSchema = z
       description: 'How long relying parties keep trusting the key after every SVID is re-issued.',
     })
       .optional()
-      .describe('2m if unset; 0s for KeyCompromise.'),
+      .describe(`${DEFAULT_GRACE_PERIOD} if unset; 0s for KeyCompromise.`),
   })
   .meta({
     'x-kubernetes-validations': [
@@ -37,11 +41,21 @@ export const keyRevocationSpecSchema = z
     ],
   });
 
-export const revocationPhaseSchema = z.enum(['Pending', 'Rotating', 'Tainted', 'Revoked', 'Failed']);
+export const revocationPhaseSchema = z.enum(['Pending', 'Tainted', 'Revoked', 'Failed']);
+
+const instant = (description: string) => z.string().optional().describe(description);
 
 export const keyRevocationStatusSchema = z.object({
   ...baseStatusFields,
   phase: revocationPhaseSchema.optional(),
+  validatedAt: instant('When the target was found and the revocation accepted.'),
+  rotatedAt: instant('When a replacement took over signing from the target, if the target was signing.'),
+  replacedBy: z.string().optional().describe('The authority that signs instead of the target.'),
+  taintedAt: instant('When the target was tainted: from then on everything it signed is re-issued.'),
+  reissuedAt: instant('When no SVID signed by the target was left.'),
+  revokedAt: instant('When the target left every bundle and its private key was destroyed.'),
+  affectedSVIDs: z.int().min(0).optional().describe('SVIDs signed by the target when it was tainted.'),
+  reissuedSVIDs: z.int().min(0).optional().describe('Of those, how many have been re-issued.'),
 });
 
 export const keyRevocationKind = {
@@ -58,6 +72,7 @@ export const keyRevocationKind = {
     { name: 'Kind', type: 'string', jsonPath: '.spec.authority.kind' },
     { name: 'Authority', type: 'string', jsonPath: '.spec.authority.id' },
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Reissued', type: 'integer', jsonPath: '.status.reissuedSVIDs', priority: 1 },
     readyColumn,
     ageColumn,
   ],
@@ -65,3 +80,14 @@ export const keyRevocationKind = {
 
 export const keyRevocationSchema = objectSchema(keyRevocationKind);
 export type KeyRevocation = z.infer<typeof keyRevocationSchema>;
+export type RevocationReason = z.infer<typeof revocationReasonSchema>;
+export type KeyRevocationSpec = z.infer<typeof keyRevocationSpecSchema>;
+export type KeyRevocationStatus = z.infer<typeof keyRevocationStatusSchema>;
+
+/** How long the revoked key stays trusted after every SVID is re-issued. */
+export const gracePeriodMs = (spec: Pick<KeyRevocationSpec, 'gracePeriod' | 'reason'>): number =>
+  spec.gracePeriod !== undefined
+    ? durationMs(spec.gracePeriod)
+    : spec.reason === 'KeyCompromise'
+      ? 0
+      : durationMs(DEFAULT_GRACE_PERIOD);

@@ -153,6 +153,7 @@ export const trustDomainSpecSchema = withRules(trustDomainSpecFields, [
 
 export const authorityStateSchema = z.enum(['Prepared', 'Active', 'Old', 'Tainted', 'Revoked']);
 export const authorityKindSchema = z.enum(['X509', 'UpstreamX509', 'JWT']);
+export type AuthorityKind = z.infer<typeof authorityKindSchema>;
 
 export const trustDomainStatusSchema = z.object({
   ...baseStatusFields,
@@ -175,6 +176,19 @@ export const trustDomainStatusSchema = z.object({
       }),
     )
     .optional(),
+  revocations: z
+    .array(
+      z.object({
+        keyRevocation: z.string(),
+        kind: authorityKindSchema,
+        id: z.string(),
+        state: z.enum(['Tainted', 'Revoked']),
+        taintedAt: z.string(),
+        revokedAt: z.string().optional(),
+      }),
+    )
+    .optional()
+    .describe('Authorities cut off by KeyRevocations: tainted while SVIDs are re-issued, then revoked.'),
 });
 
 export const trustDomainKind = {

@@ -21,19 +21,3 @@ export function setCondition(
   };
   return [...(conditions ?? []).filter((condition) => condition.type !== desired.type), next];
 }
-
-/** Whether applying `desired` would change anything a reader can see. */
-export function conditionHolds(
-  conditions: readonly Condition[] | undefined,
-  desired: DesiredCondition,
-  observedGeneration: number | undefined,
-): boolean {
-  const existing = conditions?.find((condition) => condition.type === desired.type);
-  return (
-    existing !== undefined &&
-    existing.status === desired.status &&
-    existing.reason === desired.reason &&
-    existing.message === desired.message &&
-    existing.observedGeneration === observedGeneration
-  );
-}

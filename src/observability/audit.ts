@@ -19,6 +19,18 @@ export interface SigningRecord {
   for: string;
 }
 
+/** One step of a KeyRevocation: what happened to which key, at whose request. Never key material. */
+export interface RevocationAuditRecord {
+  step: 'Accepted' | 'Refused' | 'Tainted' | 'Reissued' | 'Revoked';
+  trustDomain: string;
+  kind: string;
+  id: string;
+  /** The KeyRevocation object's name. */
+  keyRevocation: string;
+  reason: string;
+  detail: string;
+}
+
 /**
  * The audit stream: one JSON line per signing operation, on a pino stream of its own (standard output
  * by default, or a file), tagged `audit: true` so a log pipeline can route it to tamper-evident storage
@@ -38,5 +50,9 @@ export class AuditLog {
 
   signed(record: SigningRecord): void {
     this.#log.info({ signing: record }, `signed ${record.operation}`);
+  }
+
+  revocation(record: RevocationAuditRecord): void {
+    this.#log.info({ revocation: record }, `revocation ${record.step}`);
   }
 }

@@ -10,7 +10,12 @@ export const METRIC_NAMES = {
   svidIssuance: 'trustline_svid_issuance_duration_seconds',
   svidSoonestExpiry: 'trustline_svid_soonest_expiry_seconds',
   svidRenewalFailures: 'trustline_svid_renewal_failures_total',
+  revocationReissue: 'trustline_revocation_reissue_seconds',
+  revocationRevoked: 'trustline_revocation_revoked_seconds',
 } as const;
+
+/** Revocations take from seconds (grace 0) to hours (a long grace period). */
+const REVOCATION_BUCKETS = [1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 21_600, 86_400];
 
 export interface AuthorityGaugeEntry {
   type: string;
@@ -61,6 +66,20 @@ export class Metrics {
   readonly #renewalFailures = new Counter({
     name: METRIC_NAMES.svidRenewalFailures,
     help: 'Reconciles of RegistrationEntries that failed and were retried.',
+    registers: [this.registry],
+  });
+  readonly #revocationReissue = new Histogram({
+    name: METRIC_NAMES.revocationReissue,
+    help: "From a KeyRevocation's creation to every SVID signed by its target re-issued.",
+    labelNames: ['kind', 'reason'] as const,
+    buckets: REVOCATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly #revocationRevoked = new Histogram({
+    name: METRIC_NAMES.revocationRevoked,
+    help: "From a KeyRevocation's creation to its target gone from every bundle, its key destroyed.",
+    labelNames: ['kind', 'reason'] as const,
+    buckets: REVOCATION_BUCKETS,
     registers: [this.registry],
   });
   /** Each entry's trust domain and current X.509-SVID notAfter, for the soonest-expiry gauge. */
@@ -126,6 +145,14 @@ export class Metrics {
 
   setBundleSequence(trustDomain: string, sequence: number): void {
     this.#bundleSequence.set({ trust_domain: trustDomain }, sequence);
+  }
+
+  observeRevocation(
+    step: 'reissued' | 'revoked',
+    labels: { kind: string; reason: string },
+    seconds: number,
+  ): void {
+    (step === 'reissued' ? this.#revocationReissue : this.#revocationRevoked).observe(labels, seconds);
   }
 
   countReconcileError(controller: string): void {

@@ -245,7 +245,11 @@ describe('mintX509Authority, signed by an upstream CA', () => {
       upstream,
     });
     expect(x509AuthoritySchema.parse(authority)).toEqual(authority);
-    expect(authority.upstream).toEqual({ signerId: upstream.signerId, chain: [upstream.signerCertificate] });
+    expect(authority.upstream).toEqual({
+      signerId: upstream.signerId,
+      rootId: upstream.rootId,
+      chain: [upstream.signerCertificate],
+    });
     const { node, parsed } = parse(authority.certificate);
     const signer = new X509Certificate(intermediate.pem);
     expect(parsed.issuer).toBe(intermediate.certificate.subject);
@@ -475,16 +479,17 @@ describe('checkAuthority', () => {
     });
     expect(failure(authority)).toBeUndefined();
     const rootId = root.certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId ?? '';
-    expect(failure({ ...authority, upstream: { signerId: rootId, chain: [root.pem] } })?.code).toBe(
+    expect(failure({ ...authority, upstream: { signerId: rootId, rootId, chain: [root.pem] } })?.code).toBe(
       'SignatureInvalid',
     );
     expect(
-      failure({ ...authority, upstream: { signerId: authority.id, chain: [intermediate.pem] } })?.code,
+      failure({ ...authority, upstream: { signerId: authority.id, rootId, chain: [intermediate.pem] } })
+        ?.code,
     ).toBe('IdMismatch');
     expect(
       failure({
         ...selfSigned('EC-P256'),
-        upstream: { signerId: upstream.signerId, chain: [intermediate.pem] },
+        upstream: { signerId: upstream.signerId, rootId, chain: [intermediate.pem] },
       })?.code,
     ).toBe('SignatureInvalid');
   });

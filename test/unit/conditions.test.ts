@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Condition } from '../../src/api/meta.ts';
-import { conditionHolds, setCondition } from '../../src/core/conditions.ts';
+import { setCondition } from '../../src/core/conditions.ts';
 
 const T0 = '2025-01-01T00:00:00.000Z';
 const T1 = new Date('2025-01-02T03:04:05.678Z');
@@ -122,40 +122,5 @@ describe('setCondition', () => {
       undefined,
     );
     expect(next?.observedGeneration).toBeUndefined();
-  });
-});
-
-describe('conditionHolds', () => {
-  const desired = {
-    type: 'Ready',
-    status: 'False',
-    reason: 'Pending',
-    message: 'waiting for the CA',
-  } as const;
-
-  it('is true when status, reason, message and observedGeneration all match', () => {
-    expect(conditionHolds([degraded, ready], desired, 1)).toBe(true);
-  });
-
-  it.each([
-    ['status', { ...desired, status: 'True' as const }, 1],
-    ['reason', { ...desired, reason: 'Other' }, 1],
-    ['message', { ...desired, message: 'other' }, 1],
-    ['observedGeneration', desired, 2],
-    ['observedGeneration (undefined)', desired, undefined],
-  ])('is false when the %s differs', (_, wanted, generation) => {
-    expect(conditionHolds([ready], wanted, generation)).toBe(false);
-  });
-
-  it('is false when the condition is absent', () => {
-    expect(conditionHolds(undefined, desired, 1)).toBe(false);
-    expect(conditionHolds([], desired, 1)).toBe(false);
-    expect(conditionHolds([degraded], desired, 1)).toBe(false);
-  });
-
-  it('holds after setCondition applied the same desired state', () => {
-    const next = setCondition([degraded], desired, T1, 3);
-    expect(conditionHolds(next, desired, 3)).toBe(true);
-    expect(conditionHolds(next, desired, 4)).toBe(false);
   });
 });

@@ -91,6 +91,7 @@ describe('decodeJournal', () => {
       trustDomain: TRUST_DOMAIN,
       authorities: [active, prepared, signingKey],
       revoked: [{ type: 'UpstreamX509', id: 'abcdef' }],
+      revocations: [],
       bundle: { sequence: 7, contentHash: 'f00d' },
     };
   });

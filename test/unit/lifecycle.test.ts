@@ -94,7 +94,7 @@ const fakeMint = (
         privateKey: 'dummy private key',
         keyType: policy.x509.keyType,
         certificate: cert.pem,
-        ...(signerId === undefined ? {} : { upstream: { signerId, chain: [] } }),
+        ...(signerId === undefined ? {} : { upstream: { signerId, rootId: signerId, chain: [] } }),
       };
     } else {
       authority = {
@@ -642,7 +642,10 @@ describe('advanceAuthorities', () => {
     );
     await expect(wrong((a) => ({ ...a, notAfter: iso(now) }))).rejects.toThrow(/not valid/);
     await expect(
-      wrong((a): Authority => (a.type === 'X509' ? { ...a, upstream: { signerId: 'ab', chain: [] } } : a)),
+      wrong(
+        (a): Authority =>
+          a.type === 'X509' ? { ...a, upstream: { signerId: 'ab', rootId: 'ab', chain: [] } } : a,
+      ),
     ).rejects.toThrow(/UpstreamChanged/);
     const jwt: JwtAuthority = {
       type: 'JWT',

@@ -22,6 +22,8 @@ describe('Metrics', () => {
       svidIssuance: 'trustline_svid_issuance_duration_seconds',
       svidSoonestExpiry: 'trustline_svid_soonest_expiry_seconds',
       svidRenewalFailures: 'trustline_svid_renewal_failures_total',
+      revocationReissue: 'trustline_revocation_reissue_seconds',
+      revocationRevoked: 'trustline_revocation_revoked_seconds',
     });
   });
 

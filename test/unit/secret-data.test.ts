@@ -110,6 +110,7 @@ beforeAll(async () => {
       signerCertificate: root.certificate,
       privateKey: importX509SigningKey(root.privateKey),
       signerId: root.id,
+      rootId: root.id,
       chain: [root.certificate],
       notAfter: root.notAfter,
       roots: [],

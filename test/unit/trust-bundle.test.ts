@@ -72,7 +72,9 @@ const x509Authority = async (
     privateKey: 'unused',
     keyType: options.rsa ? 'RSA-2048' : 'EC-P256',
     certificate: ca.pem,
-    ...(options.upstream === undefined ? {} : { upstream: { signerId: options.upstream, chain: [] } }),
+    ...(options.upstream === undefined
+      ? {}
+      : { upstream: { signerId: options.upstream, rootId: options.upstream, chain: [] } }),
   };
 };
 

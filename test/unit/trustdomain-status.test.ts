@@ -13,6 +13,7 @@ const journal = (authorities: Authority[]): Journal => ({
   trustDomain: 'example.org',
   authorities,
   revoked: [],
+  revocations: [],
   bundle: { sequence: 3, contentHash: 'abc' },
 });
 
@@ -76,6 +77,7 @@ describe('authorityStatuses', () => {
   it('never carries the upstream chain', () => {
     const signed = x509('aa', 'Active', '2030-06-01T00:00:00.000Z', '2030-06-02T00:00:00.000Z', {
       signerId: 'ff',
+      rootId: 'ff',
       chain: [FAKE_CERT],
     });
     const statuses = authorityStatuses(journal([signed]));
@@ -134,6 +136,7 @@ describe('authorityStatuses', () => {
       journal([
         x509('aa', 'Active', '2030-06-01T00:00:00.000Z', '2030-06-02T00:00:00.000Z', {
           signerId: 'ff',
+          rootId: 'ff',
           chain: [FAKE_CERT],
         }),
         x509('bb', 'Prepared', '2030-06-01T01:00:00.000Z', '2030-06-02T01:00:00.000Z'),

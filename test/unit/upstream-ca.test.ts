@@ -111,6 +111,7 @@ describe('parseUpstreamCA accepts', () => {
     expect(upstream.signerId).toBe(keyIdOf(signer));
     expect(upstream.signerCertificate).toBe(canonical(signer));
     expect(upstream.chain).toEqual([canonical(signer), canonical(intermediate)]);
+    expect(upstream.rootId).toBe(keyIdOf(root));
     expect(upstream.notAfter).toBe(signer.certificate.notAfter.toISOString());
     expect(upstream.roots).toEqual([
       {
@@ -130,6 +131,7 @@ describe('parseUpstreamCA accepts', () => {
     );
     expect(upstream.chain).toEqual([canonical(root)]);
     expect(upstream.roots.map((r) => r.id)).toEqual([keyIdOf(otherRoot), keyIdOf(root)]);
+    expect(upstream.rootId).toBe(keyIdOf(root));
   });
 
   it('a signer whose intermediate is in ca.crt rather than tls.crt', () => {

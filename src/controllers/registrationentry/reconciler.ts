@@ -209,6 +209,7 @@ export class RegistrationEntryReconciler {
       return { requeueAfterMs: RECHECK_MS };
     }
 
+    this.#forgetSigners(journal);
     const now = clock();
     const { identity, capped } = desiredIdentity(entry.spec, trustDomain.spec);
     const fraction = trustDomain.spec.svid.renewalPercentage / 100;
@@ -425,6 +426,18 @@ export class RegistrationEntryReconciler {
       },
     });
     return svid.token;
+  }
+
+  /** Drops the signers of tainted and revoked authorities, so no copy of their keys stays in memory. */
+  #forgetSigners(journal: Journal): void {
+    const unfit = [
+      ...journal.revoked.map((revoked) => revoked.id),
+      ...journal.authorities.filter((a) => a.state === 'Tainted').map((a) => a.id),
+    ];
+    for (const id of unfit) {
+      this.#x509Signers.delete(id);
+      this.#jwtSigners.delete(id);
+    }
   }
 
   /** Signers are prepared once per authority: the key import is the expensive part. */

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { API_VERSION } from '../../api/group.ts';
+import { keyRevocationKind } from '../../api/keyrevocation.ts';
 import { type TrustDomain, trustDomainKind, trustDomainSchema } from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
 import {
@@ -14,8 +16,8 @@ import {
 import { encodeJournal, JournalError, journalSecretName } from '../../core/authorities/journal-codec.ts';
 import { type AuthorityChange, advanceAuthorities } from '../../core/authorities/lifecycle.ts';
 import { mintJwtAuthority, mintX509Authority } from '../../core/authorities/mint.ts';
-import type { Authority } from '../../core/authorities/model.ts';
-import { parseUpstreamCA, type UpstreamCA, UpstreamError } from '../../core/authorities/upstream.ts';
+import type { Authority, Journal } from '../../core/authorities/model.ts';
+import { type UpstreamCA, UpstreamError } from '../../core/authorities/upstream.ts';
 import { oidcDiscoveryFiles } from '../../core/bundle/oidc.ts';
 import {
   buildTrustBundle,
@@ -24,12 +26,22 @@ import {
   sequenceFor,
 } from '../../core/bundle/trust-bundle.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
+import { assessRevocation } from '../../core/revocation/assess.ts';
+import {
+  type AdvanceRevocationsResult,
+  advanceRevocations,
+  inProgress,
+  noteReplacements,
+  type RevocationStep,
+  revocationStepMessage,
+  revokedUpstreamRoot,
+} from '../../core/revocation/progress.ts';
+import { trustDomainRevocations } from '../../core/revocation/status.ts';
 import { selectorMatches } from '../../core/selector.ts';
 import { conflictingOwner, type TrustDomainClaim } from '../../core/trustdomain/conflicts.ts';
 import { authorityPolicy, lifetimeProblem } from '../../core/trustdomain/lifetimes.ts';
 import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../../core/trustdomain/reasons.ts';
 import { activeX509Expiry, authorityStatuses } from '../../core/trustdomain/status.ts';
-import { dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { objectPath, trustlineResource } from '../../kube/resources.ts';
@@ -38,9 +50,13 @@ import type { ReconcileResult } from '../../kube/workqueue.ts';
 import type { AuditLog } from '../../observability/audit.ts';
 import type { FailpointTrigger } from '../../observability/failpoints.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import type { JournalCache } from '../journal-cache.ts';
+import { requestsFor, revocationContext } from '../keyrevocation/context.ts';
 import { writeStatus } from '../status-writer.ts';
+import { svidsBySigner } from '../svid-inventory.ts';
 import { JournalStore, type StoredJournal } from './journal-store.ts';
 import { publish, publishedCopies } from './publisher.ts';
+import { readUpstream } from './upstream-secret.ts';
 
 export interface TrustDomainCaches {
   trustDomains: Informer;
@@ -49,6 +65,10 @@ export interface TrustDomainCaches {
   configMaps: Informer;
   /** Secrets in the operator's namespace. */
   secrets: Informer;
+  keyRevocations: Informer;
+  /** The cache of Trustline's SVID Secrets in a namespace. */
+  svidSecrets: (namespace: string) => Informer | undefined;
+  journals: JournalCache;
 }
 
 export interface TrustDomainControllerOptions {
@@ -190,7 +210,12 @@ export class TrustDomainReconciler {
       await this.#report(object, held ?? refusal);
       return held ? { requeueAfterMs: HELD_RECHECK_MS } : undefined;
     }
-    const upstream = this.#upstream(trustDomain);
+    const upstream = readUpstream(
+      trustDomain,
+      this.#options.caches.secrets,
+      this.#options.operatorNamespace,
+      this.#options.now(),
+    );
     if (upstream instanceof Error) {
       // Keys already issued stay as they are; the Secret is looked at again when it changes, and
       // regularly, since a certificate that is not yet valid becomes valid without any event.
@@ -228,6 +253,19 @@ export class TrustDomainReconciler {
     if (lost) {
       await this.#report(object, lost);
       return undefined;
+    }
+    const revokedRoot = upstream && revokedUpstreamRoot(stored.journal, upstream.rootId);
+    if (revokedRoot) {
+      // Minting under a revoked root would put the cut-off key back into every SVID chain.
+      await this.#report(
+        object,
+        held ??
+          ready(
+            TrustDomainReason.UpstreamRevoked,
+            `the upstream signer in Secret ${this.#options.operatorNamespace}/${trustDomain.spec.upstream?.secretName} chains to root ${upstream.rootId}, which KeyRevocation ${revokedRoot.requestedBy} cut off; put a signer under another root of ca.crt in tls.crt and tls.key`,
+          ),
+      );
+      return { requeueAfterMs: UPSTREAM_RECHECK_MS };
     }
     return this.#rotateAndPublish(object, trustDomain, upstream, stored, held);
   };
@@ -297,29 +335,6 @@ export class TrustDomainReconciler {
     });
   }
 
-  /** The upstream CA, undefined when the trust domain is self-signed, or why it cannot be used. */
-  #upstream(trustDomain: TrustDomain): UpstreamCA | undefined | Error {
-    const reference = trustDomain.spec.upstream;
-    if (!reference) return undefined;
-    const { operatorNamespace, caches, now } = this.#options;
-    const secret = caches.secrets.get(`${operatorNamespace}/${reference.secretName}`);
-    if (!secret) {
-      return new Error(`upstream CA Secret ${operatorNamespace}/${reference.secretName} does not exist`);
-    }
-    const decoded = decodeSecretData(dataObjectSchema.safeParse(secret).data?.data);
-    try {
-      return parseUpstreamCA(decoded, now());
-    } catch (error) {
-      if (error instanceof UpstreamError) {
-        return new UpstreamError(
-          error.code,
-          `upstream CA Secret ${operatorNamespace}/${reference.secretName}: ${error.message}`,
-        );
-      }
-      throw error;
-    }
-  }
-
   async #rotateAndPublish(
     object: KubeObject,
     trustDomain: TrustDomain,
@@ -354,20 +369,22 @@ export class TrustDomainReconciler {
       failpoint('authority-minted');
       return authority;
     };
+    const revocations = this.#advanceRevocations(trustDomain, stored.journal, upstream, now);
     const advanced = await advanceAuthorities({
-      journal: stored.journal,
+      journal: revocations.journal,
       now,
       policy,
       mint,
       upstreamSignerId: upstream?.signerId,
     });
+    const settled = noteReplacements(advanced.journal);
     const bundle = buildTrustBundle({
-      journal: advanced.journal,
+      journal: settled,
       now,
       upstreamRoots: upstream?.roots,
       refreshHintSeconds: refreshHintSeconds(policy),
     });
-    const sequenced = sequenceFor(advanced.journal, bundle.contentHash);
+    const sequenced = sequenceFor(settled, bundle.contentHash);
     const journal = { ...sequenced, bundle: { ...sequenced.bundle, pem: bundle.files[BUNDLE_PEM_KEY] } };
     const changed = encodeJournal(journal) !== encodeJournal(stored.journal);
     if (changed) {
@@ -375,6 +392,7 @@ export class TrustDomainReconciler {
       await this.#journals.save(stored, journal);
       failpoint('journal-written');
     }
+    for (const step of revocations.steps) await this.#recordRevocationStep(trustDomain, step);
     for (const change of advanced.changes) {
       metrics.countRotation(name, change.type, change.to);
       log.info({ trustDomain: name, ...change }, 'authority changed state');
@@ -400,6 +418,7 @@ export class TrustDomainReconciler {
       authorities: authorityStatuses(journal),
       bundleSequence: journal.bundle.sequence,
       expiresAt: activeX509Expiry(journal),
+      revocations: trustDomainRevocations(journal),
     };
     if (bundle.byteLength > CONFIGMAP_LIMIT_BYTES) {
       await this.#report(
@@ -484,10 +503,81 @@ export class TrustDomainReconciler {
       ...(failed.length > 0 || discovery.failed.length > 0 ? [now.getTime() + PUBLISH_RETRY_MS] : []),
       ...(held ? [now.getTime() + HELD_RECHECK_MS] : []),
     ];
-    const wakeAt = Math.min(advanced.nextCheckAt.getTime(), ...rootExpiries, ...retries);
+    const wakeAt = Math.min(
+      advanced.nextCheckAt.getTime(),
+      revocations.nextCheckAt?.getTime() ?? Number.POSITIVE_INFINITY,
+      ...rootExpiries,
+      ...retries,
+    );
     return {
       requeueAfterMs: Math.min(RESYNC_MS, Math.max(0, wakeAt - clock().getTime()) + THRESHOLD_SLACK_MS),
     };
+  }
+
+  /**
+   * Taints what accepted KeyRevocations name and revokes what has been re-issued and waited out. The
+   * SVID Secrets are counted only while a revocation needs them.
+   */
+  #advanceRevocations(
+    trustDomain: TrustDomain,
+    journal: Journal,
+    upstream: UpstreamCA | undefined,
+    now: Date,
+  ): AdvanceRevocationsResult {
+    const { caches, operatorNamespace } = this.#options;
+    const context = revocationContext({
+      trustDomain,
+      journal,
+      upstream,
+      operatorNamespace,
+      trustDomains: caches.trustDomains,
+      journals: caches.journals,
+    });
+    const plans = requestsFor(caches.keyRevocations, trustDomain.metadata.name).flatMap((request) => {
+      const assessment = assessRevocation(request, context);
+      return assessment.state === 'accepted' ? [assessment.plan] : [];
+    });
+    const counting = plans.length > 0 || inProgress(journal).length > 0;
+    return advanceRevocations({
+      journal,
+      now,
+      plans,
+      svidsBySigner: counting
+        ? svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
+        : new Map(),
+    });
+  }
+
+  /** An event on the KeyRevocation (while it exists) and the TrustDomain, and an audit record. */
+  async #recordRevocationStep(trustDomain: TrustDomain, { step, record }: RevocationStep): Promise<void> {
+    const { audit, events, log, caches } = this.#options;
+    const message = revocationStepMessage(step, record);
+    log.info({ trustDomain: trustDomain.spec.trustDomain, step, kind: record.kind, id: record.id }, message);
+    audit.revocation({
+      step,
+      trustDomain: trustDomain.spec.trustDomain,
+      kind: record.kind,
+      id: record.id,
+      keyRevocation: record.requestedBy,
+      reason: record.reason,
+      detail: message,
+    });
+    const revocation = caches.keyRevocations.get(record.requestedBy);
+    const reason = `Authority${step}`;
+    if (revocation) {
+      await events.record(
+        { apiVersion: API_VERSION, kind: keyRevocationKind.kind, metadata: revocation.metadata },
+        'Normal',
+        reason,
+        message,
+      );
+    }
+    await events.record(
+      { apiVersion: trustDomain.apiVersion, kind: trustDomain.kind, metadata: trustDomain.metadata },
+      'Normal',
+      reason,
+      message,
+    );
   }
 
   /** The namespaces the bundle goes to: every one the selector matches that is not being deleted. */

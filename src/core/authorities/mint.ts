@@ -85,7 +85,9 @@ export async function mintX509Authority(params: MintX509Params): Promise<X509Aut
     notAfter: certificate.notAfter.toISOString(),
     privateKey: exportPrivateKeyPem(keys.privateKey),
     certificate: encodePem('CERTIFICATE', new Uint8Array(certificate.rawData)),
-    ...(upstream === undefined ? {} : { upstream: { signerId: upstream.signerId, chain: upstream.chain } }),
+    ...(upstream === undefined
+      ? {}
+      : { upstream: { signerId: upstream.signerId, rootId: upstream.rootId, chain: upstream.chain } }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { jwtAlgorithmSchema, x509KeyTypeSchema } from '../../api/trustdomain.ts';
+import { revocationReasonSchema } from '../../api/keyrevocation.ts';
+import { authorityKindSchema, jwtAlgorithmSchema, x509KeyTypeSchema } from '../../api/trustdomain.ts';
 
 /**
  * The signing authorities of one trust domain as Trustline keeps them in its journal. The journal is
@@ -38,11 +39,13 @@ export const x509AuthoritySchema = z.object({
   certificate: z.string().min(1),
   /**
    * Present when an upstream CA signed this authority: the upstream signing certificate and its
-   * chain (PEM, leaf first) that SVIDs carry after this certificate, and the upstream signer's id.
+   * chain (PEM, leaf first) that SVIDs carry after this certificate, the upstream signer's id, and
+   * the id of the upstream root that chain ends at.
    */
   upstream: z
     .object({
       signerId: z.string().min(1),
+      rootId: z.string().min(1),
       chain: z.array(z.string().min(1)),
     })
     .optional(),
@@ -63,7 +66,7 @@ export type Authority = z.infer<typeof authoritySchema>;
 
 /** When an authority was cut off, kept after its record is pruned so it is never published again. */
 export const revokedAuthoritySchema = z.object({
-  type: z.enum(['X509', 'UpstreamX509', 'JWT']),
+  type: authorityKindSchema,
   id: z.string().min(1),
 });
 export type RevokedAuthority = z.infer<typeof revokedAuthoritySchema>;
@@ -77,11 +80,38 @@ export const publishedBundleSchema = z.object({
   pem: z.string().optional(),
 });
 
+/**
+ * One KeyRevocation as the journal carries it out, from taint to revoke. Kept after the revocation
+ * completes, so its outcome survives restarts and the KeyRevocation object's deletion.
+ */
+export const revocationRecordSchema = z.object({
+  /** The KeyRevocation object's name. */
+  requestedBy: z.string().min(1),
+  kind: authorityKindSchema,
+  id: z.string().min(1),
+  reason: revocationReasonSchema,
+  gracePeriodMs: z.int().min(0),
+  /** The authorities whose SVIDs are re-issued: the target, or the intermediates under an upstream root. */
+  taintedIds: z.array(z.string().min(1)),
+  /** Set when the target was signing, so a replacement was activated in the same write. */
+  rotated: z.boolean(),
+  /** The authority that signs instead, once known. */
+  replacedBy: z.string().min(1).optional(),
+  taintedAt: instantSchema,
+  /** SVIDs signed by a tainted authority when it was tainted. */
+  affectedSVIDs: z.int().min(0),
+  /** When no SVID signed by a tainted authority was left. */
+  reissuedAt: instantSchema.optional(),
+  revokedAt: instantSchema.optional(),
+});
+export type RevocationRecord = z.infer<typeof revocationRecordSchema>;
+
 export const journalSchema = z.object({
   version: z.literal(1),
   trustDomain: z.string().min(1),
   authorities: z.array(authoritySchema),
   revoked: z.array(revokedAuthoritySchema),
+  revocations: z.array(revocationRecordSchema).default([]),
   bundle: publishedBundleSchema,
 });
 export type Journal = z.infer<typeof journalSchema>;
@@ -91,6 +121,7 @@ export const emptyJournal = (trustDomain: string): Journal => ({
   trustDomain,
   authorities: [],
   revoked: [],
+  revocations: [],
   bundle: { sequence: 0, contentHash: '' },
 });
 

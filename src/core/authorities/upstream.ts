@@ -30,6 +30,8 @@ export interface UpstreamCA {
   signerCertificate: string;
   /** tls.crt's certificates, PEM, signer first: what SVIDs carry after Trustline's authority. */
   chain: string[];
+  /** Subject key identifier of the root in ca.crt that the signer chains to. */
+  rootId: string;
   privateKey: X509SigningKey;
   /** When the signing certificate expires; authorities it signs end no later. */
   notAfter: string;
@@ -87,8 +89,9 @@ export function parseUpstreamCA(data: Record<string, string>, now: Date): Upstre
   }
   const { privateKey, signingKey } = readSignerKey(data[UPSTREAM_PRIVATE_KEY_KEY] ?? '');
   checkSigner(signer, privateKey, now);
-  const unchained = lastBeforeRoot(signer, chain.slice(1), roots);
-  if (unchained !== undefined) {
+  const reached = rootReached(signer, chain.slice(1), roots);
+  if ('unchained' in reached) {
+    const { unchained } = reached;
     const where =
       unchained === signer
         ? 'no certificate in tls.crt or ca.crt signed it'
@@ -99,6 +102,7 @@ export function parseUpstreamCA(data: Record<string, string>, now: Date): Upstre
     signerId: certificateKeyId(signer.parsed),
     signerCertificate: pemOf(signer),
     chain: chain.map(pemOf),
+    rootId: certificateKeyId(reached.root.parsed),
     privateKey: signingKey,
     notAfter: signer.parsed.notAfter.toISOString(),
     roots: roots.map((root) => ({
@@ -178,21 +182,23 @@ function readSignerKey(pem: string): { privateKey: KeyObject; signingKey: X509Si
 
 /**
  * Walks from `signer` up through `intermediates` until a root signed the certificate reached (or is
- * the signer itself). Returns the certificate no one signed, or undefined when a root is reached.
+ * the signer itself). Returns that root, or the certificate no one signed.
  */
-function lastBeforeRoot(
+function rootReached(
   signer: Certificate,
   intermediates: readonly Certificate[],
   roots: readonly Certificate[],
-): Certificate | undefined {
-  if (roots.some((root) => root.node.raw.equals(signer.node.raw))) return undefined;
+): { root: Certificate } | { unchained: Certificate } {
+  const itself = roots.find((root) => root.node.raw.equals(signer.node.raw));
+  if (itself !== undefined) return { root: itself };
   const unused = [...intermediates];
   let current = signer;
   for (;;) {
-    if (roots.some((root) => signed(root, current))) return undefined;
+    const root = roots.find((candidate) => signed(candidate, current));
+    if (root !== undefined) return { root };
     const index = unused.findIndex((candidate) => signed(candidate, current));
     const issuer = unused[index];
-    if (issuer === undefined) return current;
+    if (issuer === undefined) return { unchained: current };
     unused.splice(index, 1);
     current = issuer;
   }

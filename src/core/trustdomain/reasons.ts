@@ -6,6 +6,7 @@ export const TrustDomainReason = {
   Conflict: 'Conflict',
   UpstreamNotFound: 'UpstreamNotFound',
   UpstreamInvalid: 'UpstreamInvalid',
+  UpstreamRevoked: 'UpstreamRevoked',
   JournalInvalid: 'JournalInvalid',
   JournalMissing: 'JournalMissing',
   BundleTooLarge: 'BundleTooLarge',

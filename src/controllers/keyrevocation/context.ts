@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { gracePeriodMs, type KeyRevocation, keyRevocationSchema } from '../../api/keyrevocation.ts';
+import type { TrustDomain } from '../../api/trustdomain.ts';
+import type { Journal } from '../../core/authorities/model.ts';
+import type { UpstreamCA } from '../../core/authorities/upstream.ts';
+import type { RevocationContext, RevocationRequest } from '../../core/revocation/assess.ts';
+import type { Informer } from '../../kube/informer.ts';
+import type { JournalCache } from '../journal-cache.ts';
+
+/** What a KeyRevocation asks for, with its defaults applied. */
+export const requestOf = (revocation: KeyRevocation): RevocationRequest => ({
+  name: revocation.metadata.name,
+  kind: revocation.spec.authority.kind,
+  id: revocation.spec.authority.id,
+  reason: revocation.spec.reason,
+  gracePeriodMs: gracePeriodMs(revocation.spec),
+});
+
+/**
+ * The valid KeyRevocations that name a TrustDomain object, oldest first so two for one key resolve
+ * the same way every time. Invalid ones are left to the KeyRevocation controller to report.
+ */
+export function requestsFor(keyRevocations: Informer, trustDomainObject: string): RevocationRequest[] {
+  return keyRevocations
+    .list()
+    .flatMap((object) => {
+      const parsed = keyRevocationSchema.safeParse(object);
+      return parsed.success && parsed.data.spec.trustDomainRef.name === trustDomainObject
+        ? [parsed.data]
+        : [];
+    })
+    .sort(
+      (a, b) =>
+        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+        a.metadata.name.localeCompare(b.metadata.name),
+    )
+    .map(requestOf);
+}
+
+const trustDomainNameSchema = z.object({ spec: z.object({ trustDomain: z.string() }) });
+
+/** Everything assessRevocation needs for a trust domain, read from the caches. */
+export function revocationContext(options: {
+  trustDomain: TrustDomain;
+  journal: Journal;
+  upstream: UpstreamCA | undefined;
+  operatorNamespace: string;
+  trustDomains: Informer;
+  journals: JournalCache;
+}): RevocationContext {
+  const { trustDomain, journal, upstream, operatorNamespace, trustDomains, journals } = options;
+  const name = trustDomain.spec.trustDomain;
+  const others = new Set(
+    trustDomains
+      .list()
+      .flatMap((object) => trustDomainNameSchema.safeParse(object).data?.spec.trustDomain ?? [])
+      .filter((other) => other !== name),
+  );
+  return {
+    trustDomain: name,
+    journal,
+    upstream:
+      upstream === undefined
+        ? undefined
+        : {
+            secret: `${operatorNamespace}/${trustDomain.spec.upstream?.secretName ?? ''}`,
+            rootIds: upstream.roots.map((root) => root.id),
+            signerRootId: upstream.rootId,
+          },
+    others: [...others].flatMap((other) => {
+      const found = journals.get(other);
+      return found === undefined || found instanceof Error ? [] : [found];
+    }),
+  };
+}

@@ -1,0 +1,145 @@
+import { activeAuthority } from '../authorities/lifecycle.ts';
+import type { Journal, RevocationRecord, RevokedAuthority } from '../authorities/model.ts';
+import type { RevocationPlan } from './assess.ts';
+
+/**
+ * SPIRE's taint and revoke, as journal transitions. Pure: the clock and the SVID counts are inputs.
+ * Run before advanceAuthorities, so a tainted signing authority is replaced in the same journal write;
+ * run again at the same `now` with the same counts, it changes nothing.
+ */
+
+export type RevocationStepName = 'Tainted' | 'Reissued' | 'Revoked';
+
+export interface RevocationStep {
+  step: RevocationStepName;
+  record: RevocationRecord;
+}
+
+export interface AdvanceRevocationsInput {
+  journal: Journal;
+  now: Date;
+  /** Accepted revocations the journal does not record yet. */
+  plans: readonly RevocationPlan[];
+  /** How many SVIDs each authority id (X.509 subject key id or JWT kid) signed, as the caches show now. */
+  svidsBySigner: ReadonlyMap<string, number>;
+}
+
+export interface AdvanceRevocationsResult {
+  journal: Journal;
+  steps: RevocationStep[];
+  /** When a grace period ends: the next instant calling again could revoke something. */
+  nextCheckAt: Date | undefined;
+}
+
+/** SVIDs still signed by any of the ids. */
+export const remainingSVIDs = (ids: readonly string[], svidsBySigner: ReadonlyMap<string, number>): number =>
+  ids.reduce((sum, id) => sum + (svidsBySigner.get(id) ?? 0), 0);
+
+export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevocationsResult {
+  const { now, plans, svidsBySigner } = input;
+  const at = now.toISOString();
+  const steps: RevocationStep[] = [];
+  let { authorities, revoked, revocations } = input.journal;
+
+  for (const { request, taintedIds, rotated } of plans) {
+    // Two KeyRevocations for one key: the first taints it, the second follows its record.
+    if (revocations.some((r) => r.kind === request.kind && r.id === request.id)) continue;
+    const record: RevocationRecord = {
+      requestedBy: request.name,
+      kind: request.kind,
+      id: request.id,
+      reason: request.reason,
+      gracePeriodMs: request.gracePeriodMs,
+      taintedIds,
+      rotated,
+      taintedAt: at,
+      affectedSVIDs: remainingSVIDs(taintedIds, svidsBySigner),
+    };
+    const tainted = new Set(taintedIds);
+    authorities = authorities.map((a) => (tainted.has(a.id) ? { ...a, state: 'Tainted' } : a));
+    revocations = [...revocations, record];
+    steps.push({ step: 'Tainted', record });
+  }
+
+  let nextCheckAt: number | undefined;
+  revocations = revocations.map((record) => {
+    if (record.revokedAt !== undefined) return record;
+    let next = record;
+    if (next.reissuedAt === undefined && remainingSVIDs(next.taintedIds, svidsBySigner) === 0) {
+      next = { ...next, reissuedAt: at };
+      steps.push({ step: 'Reissued', record: next });
+    }
+    if (next.reissuedAt === undefined) return next;
+    const graceEnds = Date.parse(next.reissuedAt) + next.gracePeriodMs;
+    if (now.getTime() < graceEnds) {
+      nextCheckAt = Math.min(nextCheckAt ?? graceEnds, graceEnds);
+      return next;
+    }
+    // Dropping the records destroys the private keys: the journal is the only place they live.
+    const cut = new Set(next.taintedIds);
+    authorities = authorities.filter((a) => !cut.has(a.id));
+    const cutOff: RevokedAuthority[] = [{ type: next.kind, id: next.id }];
+    // The intermediates under a revoked upstream root go with it, so none is ever published again.
+    if (next.kind === 'UpstreamX509')
+      cutOff.push(...next.taintedIds.map((id) => ({ type: 'X509' as const, id })));
+    revoked = withRevoked(revoked, cutOff);
+    next = { ...next, revokedAt: at };
+    steps.push({ step: 'Revoked', record: next });
+    return next;
+  });
+
+  return {
+    journal: { ...input.journal, authorities, revoked, revocations },
+    steps,
+    nextCheckAt: nextCheckAt === undefined ? undefined : new Date(nextCheckAt),
+  };
+}
+
+const withRevoked = (revoked: readonly RevokedAuthority[], add: readonly RevokedAuthority[]) => [
+  ...revoked,
+  ...add.filter((a) => !revoked.some((r) => r.type === a.type && r.id === a.id)),
+];
+
+/**
+ * Names the authority that took over from each rotated target: run after advanceAuthorities, which
+ * activated it. Unchanged journal when there is nothing to name.
+ */
+export function noteReplacements(journal: Journal): Journal {
+  if (!journal.revocations.some((r) => r.rotated && r.replacedBy === undefined)) return journal;
+  return {
+    ...journal,
+    revocations: journal.revocations.map((record) => {
+      if (!record.rotated || record.replacedBy !== undefined) return record;
+      const replacement =
+        record.kind === 'JWT' ? activeAuthority(journal, 'JWT') : activeAuthority(journal, 'X509');
+      return replacement === undefined ? record : { ...record, replacedBy: replacement.id };
+    }),
+  };
+}
+
+/** The revocations still under way: their tainted authorities' SVIDs are watched until re-issued. */
+export const inProgress = (journal: Journal): RevocationRecord[] =>
+  journal.revocations.filter((r) => r.revokedAt === undefined);
+
+/** The revocation, under way or done, that cut off an upstream root; undefined if none did. */
+export const revokedUpstreamRoot = (journal: Journal, rootId: string): RevocationRecord | undefined =>
+  journal.revocations.find((r) => r.kind === 'UpstreamX509' && r.id === rootId);
+
+const KIND_NAMES = { X509: 'X.509 authority', UpstreamX509: 'upstream root', JWT: 'JWT key' } as const;
+
+/** "X.509 authority ab12…", as messages name a revocation's target. */
+export const describeTarget = (record: Pick<RevocationRecord, 'kind' | 'id'>): string =>
+  `${KIND_NAMES[record.kind]} ${record.id}`;
+
+/** What an event and the audit log say about a step. */
+export function revocationStepMessage(step: RevocationStepName, record: RevocationRecord): string {
+  const target = describeTarget(record);
+  switch (step) {
+    case 'Tainted':
+      return `${target} tainted (${record.reason}, KeyRevocation ${record.requestedBy})${record.rotated ? '; a replacement signs from now on' : ''}: ${record.affectedSVIDs} SVIDs it signed are re-issued`;
+    case 'Reissued':
+      return `every SVID signed by ${target} is re-issued; it leaves the bundles after a grace period of ${record.gracePeriodMs / 1000}s`;
+    case 'Revoked':
+      return `${target} revoked: removed from every bundle, its private key destroyed`;
+  }
+}

@@ -1,0 +1,145 @@
+import type { z } from 'zod';
+import type { KeyRevocationStatus } from '../../api/keyrevocation.ts';
+import type { trustDomainStatusSchema } from '../../api/trustdomain.ts';
+import type { Journal, RevocationRecord } from '../authorities/model.ts';
+import type { DesiredCondition } from '../conditions.ts';
+import type { RevocationAssessment } from './assess.ts';
+import { describeTarget } from './progress.ts';
+
+/** Reasons of a KeyRevocation's Ready condition: stable strings users and alerts match on. */
+export const RevocationConditionReason = {
+  InvalidSpec: 'InvalidSpec',
+  TrustDomainNotFound: 'TrustDomainNotFound',
+  TrustDomainNotReady: 'TrustDomainNotReady',
+  Accepted: 'Accepted',
+  Reissuing: 'Reissuing',
+  GracePeriod: 'GracePeriod',
+  Revoked: 'Revoked',
+  AlreadyRevoked: 'AlreadyRevoked',
+} as const;
+
+export type KeyRevocationView = {
+  phase: NonNullable<KeyRevocationStatus['phase']>;
+  condition: DesiredCondition;
+  fields: Omit<KeyRevocationStatus, 'phase' | 'conditions' | 'observedGeneration'>;
+};
+
+const ready = (reason: string, message: string, status: 'True' | 'False' = 'False'): DesiredCondition => ({
+  type: 'Ready',
+  status,
+  reason,
+  message,
+});
+
+/** A KeyRevocation the TrustDomain side cannot act on yet, or ever. */
+export const blockedView = (
+  phase: 'Pending' | 'Failed',
+  reason: string,
+  message: string,
+): KeyRevocationView => ({ phase, condition: ready(reason, message), fields: {} });
+
+/**
+ * The status of a KeyRevocation, from what the journal records and how many SVIDs its tainted
+ * authorities still sign. `validatedAt` is kept from the current status when it is there.
+ */
+export function keyRevocationView(
+  assessment: RevocationAssessment,
+  remaining: number,
+  now: Date,
+  validatedAt: string | undefined,
+): KeyRevocationView {
+  switch (assessment.state) {
+    case 'refused':
+      return blockedView(
+        'Failed',
+        assessment.refusal.code,
+        `${assessment.refusal.message}; nothing was changed`,
+      );
+    case 'alreadyRevoked':
+      return {
+        phase: 'Revoked',
+        condition: ready(
+          RevocationConditionReason.AlreadyRevoked,
+          'the key was revoked before; nothing more to do',
+          'True',
+        ),
+        fields: { validatedAt: validatedAt ?? now.toISOString() },
+      };
+    case 'accepted':
+      return {
+        phase: 'Pending',
+        condition: ready(
+          RevocationConditionReason.Accepted,
+          `accepted: the TrustDomain controller taints ${describeTarget(assessment.plan.request)} next`,
+        ),
+        fields: { validatedAt: validatedAt ?? now.toISOString() },
+      };
+    case 'recorded':
+      return recordedView(assessment.record, assessment.own, remaining, validatedAt);
+  }
+}
+
+function recordedView(
+  record: RevocationRecord,
+  own: boolean,
+  remaining: number,
+  validatedAt: string | undefined,
+): KeyRevocationView {
+  const target = describeTarget(record);
+  const by = own ? '' : ` (carried out for KeyRevocation ${record.requestedBy})`;
+  const fields: KeyRevocationView['fields'] = {
+    validatedAt: validatedAt ?? record.taintedAt,
+    taintedAt: record.taintedAt,
+    affectedSVIDs: record.affectedSVIDs,
+    reissuedSVIDs:
+      record.reissuedAt === undefined ? Math.max(0, record.affectedSVIDs - remaining) : record.affectedSVIDs,
+    ...(record.rotated ? { rotatedAt: record.taintedAt } : {}),
+    ...(record.replacedBy === undefined ? {} : { replacedBy: record.replacedBy }),
+    ...(record.reissuedAt === undefined ? {} : { reissuedAt: record.reissuedAt }),
+    ...(record.revokedAt === undefined ? {} : { revokedAt: record.revokedAt }),
+  };
+  if (record.revokedAt !== undefined) {
+    return {
+      phase: 'Revoked',
+      condition: ready(
+        own ? RevocationConditionReason.Revoked : RevocationConditionReason.AlreadyRevoked,
+        `${target} was revoked at ${record.revokedAt}${by}: it is in no bundle and its private key is destroyed`,
+        'True',
+      ),
+      fields,
+    };
+  }
+  if (record.reissuedAt === undefined) {
+    return {
+      phase: 'Tainted',
+      condition: ready(
+        RevocationConditionReason.Reissuing,
+        `${target} is tainted${by}; ${remaining} of ${Math.max(record.affectedSVIDs, remaining)} SVIDs it signed are still to be re-issued`,
+      ),
+      fields,
+    };
+  }
+  const graceEnds = new Date(Date.parse(record.reissuedAt) + record.gracePeriodMs).toISOString();
+  return {
+    phase: 'Tainted',
+    condition: ready(
+      RevocationConditionReason.GracePeriod,
+      `every SVID signed by ${target} is re-issued${by}; it leaves the bundles at ${graceEnds}, when the grace period ends`,
+    ),
+    fields,
+  };
+}
+
+type TrustDomainRevocations = NonNullable<z.infer<typeof trustDomainStatusSchema>['revocations']>;
+
+/** The TrustDomain status view of the journal's revocations. */
+export function trustDomainRevocations(journal: Journal): TrustDomainRevocations {
+  return journal.revocations.map((record) => ({
+    keyRevocation: record.requestedBy,
+    kind: record.kind,
+    id: record.id,
+    state: record.revokedAt === undefined ? 'Tainted' : 'Revoked',
+    taintedAt: record.taintedAt,
+    ...(record.revokedAt === undefined ? {} : { revokedAt: record.revokedAt }),
+  }));
+}
