@@ -2,6 +2,7 @@ import type { RevocationReason } from '../../api/keyrevocation.ts';
 import type { AuthorityKind } from '../../api/trustdomain.ts';
 import type { Journal, RevocationRecord } from '../authorities/model.ts';
 import { CodedError } from '../errors.ts';
+import { describeTarget } from './progress.ts';
 
 /**
  * Where a KeyRevocation stands against a trust domain's journal: already carried out (or under way),
@@ -103,7 +104,7 @@ export function assessRevocation(
     state: 'refused',
     refusal: new RevocationRefusal(code, message),
   });
-  const what = `${KIND_WORDS[request.kind]} with id ${id}`;
+  const what = describeTarget({ kind: request.kind, id });
   const kinds = kindsOf(journal, id, upstream?.rootIds);
   if (!kinds.includes(request.kind)) {
     const [found] = kinds;

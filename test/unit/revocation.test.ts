@@ -1,0 +1,478 @@
+import { generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
+import { SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { ANNOTATION_SVID_AUTHORITY_ID } from '../../src/api/well-known.ts';
+import type { Authority, Journal, JwtAuthority, X509Authority } from '../../src/core/authorities/model.ts';
+import {
+  assessRevocation,
+  type RevocationAssessment,
+  type RevocationContext,
+  type RevocationRequest,
+} from '../../src/core/revocation/assess.ts';
+import {
+  advanceRevocations,
+  inProgress,
+  noteReplacements,
+  revokedUpstreamRoot,
+} from '../../src/core/revocation/progress.ts';
+import { countBySigner, svidSigners } from '../../src/core/revocation/signers.ts';
+import { keyRevocationView, trustDomainRevocations } from '../../src/core/revocation/status.ts';
+
+const NOW = new Date('2030-06-01T12:00:00Z');
+const HOUR = 3_600_000;
+const iso = (offsetMs: number) => new Date(NOW.getTime() + offsetMs).toISOString();
+const FAKE_KEY = '-----BEGIN PRIVATE KEY-----\nMIGHAgEA\n-----END PRIVATE KEY-----\n';
+const FAKE_CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+const x509 = (id: string, state: X509Authority['state'], upstreamRoot?: string): X509Authority => ({
+  type: 'X509',
+  id,
+  state,
+  keyType: 'EC-P256',
+  notBefore: iso(-HOUR),
+  notAfter: iso(23 * HOUR),
+  privateKey: FAKE_KEY,
+  certificate: FAKE_CERT,
+  ...(upstreamRoot === undefined
+    ? {}
+    : { upstream: { signerId: `s-${upstreamRoot}`, rootId: upstreamRoot, chain: [] } }),
+});
+
+const jwt = (id: string, state: JwtAuthority['state']): JwtAuthority => ({
+  type: 'JWT',
+  id,
+  state,
+  algorithm: 'ES256',
+  notBefore: iso(-HOUR),
+  notAfter: iso(23 * HOUR),
+  privateKey: FAKE_KEY,
+  publicKey: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+});
+
+const journalOf = (authorities: Authority[], trustDomain = 'example.org'): Journal => ({
+  version: 1,
+  trustDomain,
+  authorities,
+  revoked: [],
+  revocations: [],
+  bundle: { sequence: 1, contentHash: 'h' },
+});
+
+const selfSigned = journalOf([
+  x509('aa01', 'Active'),
+  x509('aa02', 'Prepared'),
+  jwt('kid-1', 'Active'),
+  jwt('kid-0', 'Old'),
+]);
+
+const request = (overrides: Partial<RevocationRequest> = {}): RevocationRequest => ({
+  name: 'leak',
+  kind: 'X509',
+  id: 'aa01',
+  reason: 'KeyCompromise',
+  gracePeriodMs: 0,
+  ...overrides,
+});
+
+const context = (overrides: Partial<RevocationContext> = {}): RevocationContext => ({
+  trustDomain: 'example.org',
+  journal: selfSigned,
+  upstream: undefined,
+  others: [journalOf([x509('bb01', 'Active'), jwt('kid-other', 'Active')], 'other.org')],
+  ...overrides,
+});
+
+const refusal = (assessment: RevocationAssessment) => {
+  if (assessment.state !== 'refused') throw new Error(`expected a refusal, got ${assessment.state}`);
+  return assessment.refusal;
+};
+
+const plan = (assessment: RevocationAssessment) => {
+  if (assessment.state !== 'accepted') throw new Error(`expected acceptance, got ${assessment.state}`);
+  return assessment.plan;
+};
+
+describe('assessRevocation', () => {
+  it('accepts the active X.509 authority, in either hex case, and plans a rotation', () => {
+    const accepted = plan(assessRevocation(request({ id: 'AA01' }), context()));
+    expect(accepted).toEqual({ request: request(), taintedIds: ['aa01'], rotated: true });
+  });
+
+  it('accepts a retired JWT key without a rotation, keeping the kid as written', () => {
+    const accepted = plan(assessRevocation(request({ kind: 'JWT', id: 'kid-0' }), context()));
+    expect(accepted.taintedIds).toEqual(['kid-0']);
+    expect(accepted.rotated).toBe(false);
+  });
+
+  it('refuses an unknown id and lists the ids of that kind', () => {
+    const refused = refusal(assessRevocation(request({ id: 'ff00' }), context()));
+    expect(refused.code).toBe('UnknownAuthority');
+    expect(refused.message).toContain('trust domain example.org has no X.509 authority ff00');
+    expect(refused.message).toContain('its X.509 authorities are: aa01, aa02');
+  });
+
+  it('refuses an id of another trust domain and names that trust domain', () => {
+    const refused = refusal(assessRevocation(request({ id: 'bb01' }), context()));
+    expect(refused.code).toBe('OtherTrustDomain');
+    expect(refused.message).toContain('belongs to trust domain other.org, not example.org');
+  });
+
+  it('refuses a kind that does not match the id and says which kind it is', () => {
+    const refused = refusal(assessRevocation(request({ id: 'kid-1' }), context()));
+    expect(refused.code).toBe('KindMismatch');
+    expect(refused.message).toContain(
+      'kid-1 is a JWT key of trust domain example.org, not an X.509 authority',
+    );
+    expect(refused.message).toContain('set spec.authority.kind to JWT');
+  });
+
+  it('refuses an upstream root of a self-signed trust domain', () => {
+    const refused = refusal(assessRevocation(request({ kind: 'UpstreamX509', id: 'cc01' }), context()));
+    expect(refused.code).toBe('UnknownAuthority');
+  });
+
+  describe('on an upstream-signed trust domain', () => {
+    const upstreamJournal = journalOf([
+      x509('aa10', 'Old', 'root-a'),
+      x509('aa11', 'Active', 'root-a'),
+      x509('aa12', 'Prepared', 'root-b'),
+      jwt('kid-1', 'Active'),
+    ]);
+    const upstream = (signerRootId: string) => ({
+      secret: 'trustline/upstream',
+      rootIds: ['root-a', 'root-b'],
+      signerRootId,
+    });
+
+    it("refuses Trustline's own intermediate and says to rotate the signer and revoke the root", () => {
+      const refused = refusal(
+        assessRevocation(
+          request({ id: 'aa11' }),
+          context({ journal: upstreamJournal, upstream: upstream('root-b') }),
+        ),
+      );
+      expect(refused.code).toBe('UpstreamIntermediate');
+      expect(refused.message).toContain('cuts nothing off');
+      expect(refused.message).toContain('Secret trustline/upstream');
+      expect(refused.message).toContain('revoke the upstream root root-a (kind UpstreamX509)');
+    });
+
+    it('refuses a root the upstream signer still chains to', () => {
+      const refused = refusal(
+        assessRevocation(
+          request({ kind: 'UpstreamX509', id: 'root-a' }),
+          context({ journal: upstreamJournal, upstream: upstream('root-a') }),
+        ),
+      );
+      expect(refused.code).toBe('SignerOnRevokedRoot');
+      expect(refused.message).toContain('chains to root root-a, the one to revoke');
+    });
+
+    it('accepts a root once the signer chains elsewhere, tainting every intermediate under it', () => {
+      const accepted = plan(
+        assessRevocation(
+          request({ kind: 'UpstreamX509', id: 'root-a' }),
+          context({ journal: upstreamJournal, upstream: upstream('root-b') }),
+        ),
+      );
+      expect(accepted.taintedIds).toEqual(['aa10', 'aa11']);
+      expect(accepted.rotated).toBe(true);
+    });
+
+    it('refuses a root that is not in ca.crt', () => {
+      const refused = refusal(
+        assessRevocation(
+          request({ kind: 'UpstreamX509', id: 'root-z' }),
+          context({ journal: upstreamJournal, upstream: upstream('root-b') }),
+        ),
+      );
+      expect(refused.code).toBe('UnknownAuthority');
+      expect(refused.message).toContain('its upstream roots are: root-a, root-b');
+    });
+  });
+
+  it('finds its own record, another revocation of the same key, and a key revoked before', () => {
+    const tainted = advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [plan(assessRevocation(request(), context()))],
+      svidsBySigner: new Map([['aa01', 3]]),
+    }).journal;
+    expect(assessRevocation(request(), context({ journal: tainted }))).toMatchObject({
+      state: 'recorded',
+      own: true,
+    });
+    expect(assessRevocation(request({ name: 'again' }), context({ journal: tainted }))).toMatchObject({
+      state: 'recorded',
+      own: false,
+    });
+    const revokedLongAgo = { ...selfSigned, revoked: [{ type: 'X509' as const, id: 'dd01' }] };
+    expect(assessRevocation(request({ id: 'dd01' }), context({ journal: revokedLongAgo }))).toEqual({
+      state: 'alreadyRevoked',
+    });
+  });
+});
+
+describe('advanceRevocations', () => {
+  const accepted = (overrides: Partial<RevocationRequest> = {}, journal = selfSigned) =>
+    plan(assessRevocation(request(overrides), context({ journal })));
+
+  it('taints the target and records how many SVIDs it signed', () => {
+    const result = advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [accepted({ gracePeriodMs: 120_000 })],
+      svidsBySigner: new Map([
+        ['aa01', 7],
+        ['kid-1', 4],
+      ]),
+    });
+    expect(result.journal.authorities.find((a) => a.id === 'aa01')?.state).toBe('Tainted');
+    expect(result.journal.revocations).toEqual([
+      {
+        requestedBy: 'leak',
+        kind: 'X509',
+        id: 'aa01',
+        reason: 'KeyCompromise',
+        gracePeriodMs: 120_000,
+        taintedIds: ['aa01'],
+        rotated: true,
+        taintedAt: NOW.toISOString(),
+        affectedSVIDs: 7,
+      },
+    ]);
+    expect(result.steps.map((s) => s.step)).toEqual(['Tainted']);
+    expect(result.nextCheckAt).toBeUndefined();
+    expect(inProgress(result.journal)).toHaveLength(1);
+  });
+
+  it('waits while SVIDs remain, then waits out the grace period, then revokes and destroys the key', () => {
+    const grace = 120_000;
+    const tainted = advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [accepted({ gracePeriodMs: grace })],
+      svidsBySigner: new Map([['aa01', 2]]),
+    }).journal;
+
+    const still = advanceRevocations({
+      journal: tainted,
+      now: new Date(NOW.getTime() + 1000),
+      plans: [],
+      svidsBySigner: new Map([['aa01', 1]]),
+    });
+    expect(still.journal).toEqual(tainted);
+    expect(still.steps).toEqual([]);
+
+    const t1 = new Date(NOW.getTime() + 5000);
+    const reissued = advanceRevocations({ journal: tainted, now: t1, plans: [], svidsBySigner: new Map() });
+    expect(reissued.steps.map((s) => s.step)).toEqual(['Reissued']);
+    expect(reissued.journal.revocations[0]?.reissuedAt).toBe(t1.toISOString());
+    expect(reissued.nextCheckAt).toEqual(new Date(t1.getTime() + grace));
+    expect(reissued.journal.authorities.some((a) => a.id === 'aa01')).toBe(true);
+
+    const early = advanceRevocations({
+      journal: reissued.journal,
+      now: new Date(t1.getTime() + grace - 1),
+      plans: [],
+      svidsBySigner: new Map(),
+    });
+    expect(early.steps).toEqual([]);
+
+    const t2 = new Date(t1.getTime() + grace);
+    const revoked = advanceRevocations({
+      journal: reissued.journal,
+      now: t2,
+      plans: [],
+      svidsBySigner: new Map(),
+    });
+    expect(revoked.steps.map((s) => s.step)).toEqual(['Revoked']);
+    expect(revoked.journal.authorities.map((a) => a.id)).toEqual(['aa02', 'kid-1', 'kid-0']);
+    expect(revoked.journal.revoked).toEqual([{ type: 'X509', id: 'aa01' }]);
+    expect(revoked.journal.revocations[0]?.revokedAt).toBe(t2.toISOString());
+    expect(inProgress(revoked.journal)).toEqual([]);
+    expect(revoked.nextCheckAt).toBeUndefined();
+
+    const again = advanceRevocations({
+      journal: revoked.journal,
+      now: t2,
+      plans: [],
+      svidsBySigner: new Map(),
+    });
+    expect(again.journal).toEqual(revoked.journal);
+    expect(again.steps).toEqual([]);
+  });
+
+  it('with no grace period and nothing left to re-issue, revokes in the same pass', () => {
+    const result = advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [accepted({ kind: 'JWT', id: 'kid-0' })],
+      svidsBySigner: new Map([['aa01', 5]]),
+    });
+    expect(result.steps.map((s) => s.step)).toEqual(['Tainted', 'Reissued', 'Revoked']);
+    expect(result.journal.authorities.map((a) => a.id)).toEqual(['aa01', 'aa02', 'kid-1']);
+    expect(result.journal.revoked).toEqual([{ type: 'JWT', id: 'kid-0' }]);
+  });
+
+  it('records one revocation when two ask for the same key', () => {
+    const result = advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [accepted(), accepted({ name: 'duplicate' })],
+      svidsBySigner: new Map([['aa01', 1]]),
+    });
+    expect(result.journal.revocations.map((r) => r.requestedBy)).toEqual(['leak']);
+  });
+
+  it('revokes an upstream root together with the intermediates under it', () => {
+    const journal = journalOf([
+      x509('aa10', 'Old', 'root-a'),
+      x509('aa11', 'Active', 'root-a'),
+      x509('aa12', 'Active', 'root-b'),
+    ]);
+    const upstreamPlan = plan(
+      assessRevocation(
+        request({ kind: 'UpstreamX509', id: 'root-a' }),
+        context({
+          journal,
+          upstream: { secret: 'ns/up', rootIds: ['root-a', 'root-b'], signerRootId: 'root-b' },
+        }),
+      ),
+    );
+    const result = advanceRevocations({ journal, now: NOW, plans: [upstreamPlan], svidsBySigner: new Map() });
+    expect(result.journal.authorities.map((a) => a.id)).toEqual(['aa12']);
+    expect(result.journal.revoked).toEqual([
+      { type: 'UpstreamX509', id: 'root-a' },
+      { type: 'X509', id: 'aa10' },
+      { type: 'X509', id: 'aa11' },
+    ]);
+    expect(revokedUpstreamRoot(result.journal, 'root-a')?.requestedBy).toBe('leak');
+    expect(revokedUpstreamRoot(result.journal, 'root-b')).toBeUndefined();
+  });
+});
+
+describe('noteReplacements', () => {
+  it('names the active authority of the rotated type, once', () => {
+    const tainted = advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [plan(assessRevocation(request(), context()))],
+      svidsBySigner: new Map([['aa01', 1]]),
+    }).journal;
+    // What advanceAuthorities does next: the prepared authority takes over.
+    const activated: Journal = {
+      ...tainted,
+      authorities: tainted.authorities.map((a) => (a.id === 'aa02' ? { ...a, state: 'Active' } : a)),
+    };
+    const noted = noteReplacements(activated);
+    expect(noted.revocations[0]?.replacedBy).toBe('aa02');
+    expect(noteReplacements(noted)).toBe(noted);
+    expect(noteReplacements(selfSigned)).toBe(selfSigned);
+  });
+});
+
+describe('svidSigners', () => {
+  it('reads the X.509 authority annotation and each JWT-SVID kid, skipping what is not a JWT', async () => {
+    const { privateKey } = await promisify(generateKeyPair)('ec', { namedCurve: 'P-256' });
+    const token = await new SignJWT({ sub: 'spiffe://example.org/a' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'kid-1' })
+      .sign(privateKey);
+    const signers = svidSigners({
+      annotations: { [ANNOTATION_SVID_AUTHORITY_ID]: 'AA01' },
+      jwtKeys: ['token', 'broken', 'absent'],
+      data: { token: `${token}\n`, broken: 'not a jwt' },
+    });
+    expect(signers).toEqual(['aa01', 'kid-1']);
+    expect(countBySigner([signers, ['aa01'], []])).toEqual(
+      new Map([
+        ['aa01', 2],
+        ['kid-1', 1],
+      ]),
+    );
+  });
+});
+
+describe('keyRevocationView', () => {
+  const taint = (svids: number, grace = 0) =>
+    advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [plan(assessRevocation(request({ gracePeriodMs: grace }), context()))],
+      svidsBySigner: new Map([['aa01', svids]]),
+    }).journal;
+  const recorded = (journal: Journal, name = 'leak') =>
+    assessRevocation(request({ name }), context({ journal }));
+
+  it('shows a refusal as Failed with its code, and that nothing changed', () => {
+    const view = keyRevocationView(assessRevocation(request({ id: 'ff00' }), context()), 0, NOW, undefined);
+    expect(view.phase).toBe('Failed');
+    expect(view.condition).toMatchObject({ status: 'False', reason: 'UnknownAuthority' });
+    expect(view.condition.message).toMatch(/nothing was changed$/);
+  });
+
+  it('shows an accepted revocation as Pending, validated now', () => {
+    const view = keyRevocationView(assessRevocation(request(), context()), 0, NOW, undefined);
+    expect(view).toMatchObject({ phase: 'Pending', fields: { validatedAt: NOW.toISOString() } });
+  });
+
+  it('counts re-issued SVIDs while tainted, then the grace period, then Revoked', () => {
+    const journal = taint(10, 60_000);
+    const reissuing = keyRevocationView(recorded(journal), 4, NOW, '2030-06-01T11:59:59.000Z');
+    expect(reissuing.phase).toBe('Tainted');
+    expect(reissuing.condition.reason).toBe('Reissuing');
+    expect(reissuing.condition.message).toContain('4 of 10 SVIDs');
+    expect(reissuing.fields).toEqual({
+      validatedAt: '2030-06-01T11:59:59.000Z',
+      taintedAt: NOW.toISOString(),
+      rotatedAt: NOW.toISOString(),
+      affectedSVIDs: 10,
+      reissuedSVIDs: 6,
+    });
+    const later = new Date(NOW.getTime() + 1000);
+    const waiting = advanceRevocations({ journal, now: later, plans: [], svidsBySigner: new Map() }).journal;
+    const grace = keyRevocationView(recorded(waiting), 0, later, undefined);
+    expect(grace.condition.reason).toBe('GracePeriod');
+    expect(grace.condition.message).toContain(new Date(later.getTime() + 60_000).toISOString());
+    expect(grace.fields.reissuedSVIDs).toBe(10);
+    const end = new Date(later.getTime() + 60_000);
+    const done = advanceRevocations({
+      journal: waiting,
+      now: end,
+      plans: [],
+      svidsBySigner: new Map(),
+    }).journal;
+    const revoked = keyRevocationView(recorded(done), 0, end, undefined);
+    expect(revoked.phase).toBe('Revoked');
+    expect(revoked.condition).toMatchObject({ status: 'True', reason: 'Revoked' });
+    expect(revoked.fields.revokedAt).toBe(end.toISOString());
+  });
+
+  it('says when another KeyRevocation carried the revocation out, or the key was revoked before', () => {
+    const done = taint(0);
+    const other = keyRevocationView(recorded(done, 'second'), 0, NOW, undefined);
+    expect(other).toMatchObject({ phase: 'Revoked', condition: { reason: 'AlreadyRevoked' } });
+    expect(other.condition.message).toContain('carried out for KeyRevocation leak');
+    const before = keyRevocationView({ state: 'alreadyRevoked' }, 0, NOW, undefined);
+    expect(before).toMatchObject({
+      phase: 'Revoked',
+      condition: { status: 'True', reason: 'AlreadyRevoked' },
+    });
+  });
+});
+
+describe('trustDomainRevocations', () => {
+  it('lists each revocation with its state, never key material', () => {
+    const tainted = advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [plan(assessRevocation(request({ gracePeriodMs: 1000 }), context()))],
+      svidsBySigner: new Map([['aa01', 1]]),
+    }).journal;
+    expect(trustDomainRevocations(tainted)).toEqual([
+      { keyRevocation: 'leak', kind: 'X509', id: 'aa01', state: 'Tainted', taintedAt: NOW.toISOString() },
+    ]);
+    expect(JSON.stringify(trustDomainRevocations(tainted))).not.toContain('PRIVATE KEY');
+  });
+});
