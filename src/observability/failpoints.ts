@@ -3,12 +3,15 @@
  * rotation cut off at any step converges after restart. Set `TRUSTLINE_FAILPOINTS` to a comma-separated
  * list of names; unset in production, where each call is one Set lookup.
  */
-export const FAILPOINTS = [
+export const ROTATION_FAILPOINTS = [
   'authority-minted',
   'journal-written',
   'bundle-partly-published',
   'bundle-published',
 ] as const;
+/** Right after the journal write that taints a key, and the one that revokes it. */
+export const REVOCATION_FAILPOINTS = ['revocation-tainted', 'revocation-revoked'] as const;
+export const FAILPOINTS = [...ROTATION_FAILPOINTS, ...REVOCATION_FAILPOINTS] as const;
 export type Failpoint = (typeof FAILPOINTS)[number];
 
 export type FailpointTrigger = (name: Failpoint) => void;

@@ -6,7 +6,7 @@ import type { Journal } from '../../src/core/authorities/model.ts';
 import { buildTrustBundle, refreshHintSeconds } from '../../src/core/bundle/trust-bundle.ts';
 import { authorityPolicy } from '../../src/core/trustdomain/lifetimes.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
-import { FAILPOINTS } from '../../src/observability/failpoints.ts';
+import { ROTATION_FAILPOINTS } from '../../src/observability/failpoints.ts';
 import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
 import {
   createNamespace,
@@ -102,7 +102,7 @@ describe('authority rotation when the operator is killed', () => {
       return problems.length === 0 ? journal : undefined;
     });
 
-  it.each(FAILPOINTS)(
+  it.each(ROTATION_FAILPOINTS)(
     'converges after being killed at %s',
     async (failpoint) => {
       const before = await converged('before the kill');

@@ -9,7 +9,12 @@ import { type TrustDomain, trustDomainKind, trustDomainSchema } from '../../src/
 import { JOURNAL_KEY } from '../../src/api/well-known.ts';
 import { journalSecretName } from '../../src/core/authorities/journal-codec.ts';
 import { importX509SigningKey } from '../../src/core/authorities/keys.ts';
-import { type Journal, journalSchema, type X509Authority } from '../../src/core/authorities/model.ts';
+import {
+  type Journal,
+  type JwtAuthority,
+  journalSchema,
+  type X509Authority,
+} from '../../src/core/authorities/model.ts';
 import { encodePem } from '../../src/core/authorities/pem.ts';
 import { x509 } from '../../src/core/authorities/x509.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
@@ -108,6 +113,12 @@ export const activeAuthority = (journal: Journal, type: 'X509' | 'JWT') => {
 export const activeX509 = (journal: Journal): X509Authority => {
   const active = activeAuthority(journal, 'X509');
   if (active?.type !== 'X509') throw new Error('no active X.509 authority');
+  return active;
+};
+
+export const activeJwt = (journal: Journal): JwtAuthority => {
+  const active = activeAuthority(journal, 'JWT');
+  if (active?.type !== 'JWT') throw new Error('no active JWT authority');
   return active;
 };
 

@@ -118,13 +118,16 @@ describe('assessRevocation', () => {
     expect(refused.message).toContain('belongs to trust domain other.org, not example.org');
   });
 
-  it('refuses a kind that does not match the id and says which kind it is', () => {
-    const refused = refusal(assessRevocation(request({ id: 'kid-1' }), context()));
+  it('refuses a kind that does not match the id and says which kind it is, whatever the kid case', () => {
+    const journal = journalOf([...selfSigned.authorities, jwt('KiD-9', 'Old')]);
+    const refused = refusal(assessRevocation(request({ id: 'KiD-9' }), context({ journal })));
     expect(refused.code).toBe('KindMismatch');
     expect(refused.message).toContain(
-      'kid-1 is a JWT key of trust domain example.org, not an X.509 authority',
+      'KiD-9 is a JWT key of trust domain example.org, not an X.509 authority',
     );
     expect(refused.message).toContain('set spec.authority.kind to JWT');
+    const wrongCase = refusal(assessRevocation(request({ kind: 'JWT', id: 'kid-9' }), context({ journal })));
+    expect(wrongCase.code).toBe('UnknownAuthority');
   });
 
   it('refuses an upstream root of a self-signed trust domain', () => {
@@ -402,24 +405,33 @@ describe('keyRevocationView', () => {
       plans: [plan(assessRevocation(request({ gracePeriodMs: grace }), context()))],
       svidsBySigner: new Map([['aa01', svids]]),
     }).journal;
+  const seen = (remaining: number, now: Date, validatedAt: string | undefined, published = true) => ({
+    remaining,
+    now,
+    validatedAt,
+    published,
+  });
   const recorded = (journal: Journal, name = 'leak') =>
     assessRevocation(request({ name }), context({ journal }));
 
   it('shows a refusal as Failed with its code, and that nothing changed', () => {
-    const view = keyRevocationView(assessRevocation(request({ id: 'ff00' }), context()), 0, NOW, undefined);
+    const view = keyRevocationView(
+      assessRevocation(request({ id: 'ff00' }), context()),
+      seen(0, NOW, undefined),
+    );
     expect(view.phase).toBe('Failed');
     expect(view.condition).toMatchObject({ status: 'False', reason: 'UnknownAuthority' });
     expect(view.condition.message).toMatch(/nothing was changed$/);
   });
 
   it('shows an accepted revocation as Pending, validated now', () => {
-    const view = keyRevocationView(assessRevocation(request(), context()), 0, NOW, undefined);
+    const view = keyRevocationView(assessRevocation(request(), context()), seen(0, NOW, undefined));
     expect(view).toMatchObject({ phase: 'Pending', fields: { validatedAt: NOW.toISOString() } });
   });
 
   it('counts re-issued SVIDs while tainted, then the grace period, then Revoked', () => {
     const journal = taint(10, 60_000);
-    const reissuing = keyRevocationView(recorded(journal), 4, NOW, '2030-06-01T11:59:59.000Z');
+    const reissuing = keyRevocationView(recorded(journal), seen(4, NOW, '2030-06-01T11:59:59.000Z'));
     expect(reissuing.phase).toBe('Tainted');
     expect(reissuing.condition.reason).toBe('Reissuing');
     expect(reissuing.condition.message).toContain('4 of 10 SVIDs');
@@ -432,7 +444,7 @@ describe('keyRevocationView', () => {
     });
     const later = new Date(NOW.getTime() + 1000);
     const waiting = advanceRevocations({ journal, now: later, plans: [], svidsBySigner: new Map() }).journal;
-    const grace = keyRevocationView(recorded(waiting), 0, later, undefined);
+    const grace = keyRevocationView(recorded(waiting), seen(0, later, undefined));
     expect(grace.condition.reason).toBe('GracePeriod');
     expect(grace.condition.message).toContain(new Date(later.getTime() + 60_000).toISOString());
     expect(grace.fields.reissuedSVIDs).toBe(10);
@@ -443,7 +455,10 @@ describe('keyRevocationView', () => {
       plans: [],
       svidsBySigner: new Map(),
     }).journal;
-    const revoked = keyRevocationView(recorded(done), 0, end, undefined);
+    const publishing = keyRevocationView(recorded(done), seen(0, end, undefined, false));
+    expect(publishing).toMatchObject({ phase: 'Tainted', condition: { reason: 'Publishing' } });
+    expect(publishing.fields.revokedAt).toBeUndefined();
+    const revoked = keyRevocationView(recorded(done), seen(0, end, undefined));
     expect(revoked.phase).toBe('Revoked');
     expect(revoked.condition).toMatchObject({ status: 'True', reason: 'Revoked' });
     expect(revoked.fields.revokedAt).toBe(end.toISOString());
@@ -451,10 +466,10 @@ describe('keyRevocationView', () => {
 
   it('says when another KeyRevocation carried the revocation out, or the key was revoked before', () => {
     const done = taint(0);
-    const other = keyRevocationView(recorded(done, 'second'), 0, NOW, undefined);
+    const other = keyRevocationView(recorded(done, 'second'), seen(0, NOW, undefined));
     expect(other).toMatchObject({ phase: 'Revoked', condition: { reason: 'AlreadyRevoked' } });
     expect(other.condition.message).toContain('carried out for KeyRevocation leak');
-    const before = keyRevocationView({ state: 'alreadyRevoked' }, 0, NOW, undefined);
+    const before = keyRevocationView({ state: 'alreadyRevoked' }, seen(0, NOW, undefined));
     expect(before).toMatchObject({
       phase: 'Revoked',
       condition: { status: 'True', reason: 'AlreadyRevoked' },

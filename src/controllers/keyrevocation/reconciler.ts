@@ -6,9 +6,10 @@ import {
   keyRevocationSchema,
   keyRevocationStatusSchema,
 } from '../../api/keyrevocation.ts';
-import { trustDomainSchema } from '../../api/trustdomain.ts';
+import { type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
+import type { Journal } from '../../core/authorities/model.ts';
 import { assessRevocation, type RevocationAssessment } from '../../core/revocation/assess.ts';
 import { remainingSVIDs } from '../../core/revocation/progress.ts';
 import {
@@ -17,6 +18,7 @@ import {
   keyRevocationView,
   RevocationConditionReason,
 } from '../../core/revocation/status.ts';
+import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../../core/trustdomain/reasons.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
@@ -48,6 +50,19 @@ export interface KeyRevocationControllerOptions {
 }
 
 const resource = trustlineResource(keyRevocationKind);
+
+/**
+ * Whether the TrustDomain reports the journal's bundle as published: its status is written after the
+ * ConfigMaps, so a sequence that caught up with the journal's means every copy holds that bundle.
+ */
+function bundlePublished(trustDomain: TrustDomain, journal: Journal): boolean {
+  const status = trustDomain.status;
+  const condition = status?.conditions?.find((c) => c.type === BUNDLE_PUBLISHED_CONDITION);
+  return (
+    (status?.bundleSequence ?? 0) >= journal.bundle.sequence &&
+    condition?.reason !== TrustDomainReason.PublishFailed
+  );
+}
 /** A safety net while SVIDs are re-issued: Secret events normally bring the object back sooner. */
 const IN_PROGRESS_RECHECK_MS = 15_000;
 const NOT_READY_RECHECK_MS = 30_000;
@@ -80,10 +95,14 @@ export class KeyRevocationReconciler {
       await this.#report(object, assessed.view, revocation);
       return { requeueAfterMs: NOT_READY_RECHECK_MS };
     }
-    const { assessment, remaining } = assessed;
-    const now = this.#options.now();
+    const { assessment, remaining, published } = assessed;
     const previous = keyRevocationStatusSchema.safeParse(object.status).data;
-    const view = keyRevocationView(assessment, remaining, now, previous?.validatedAt);
+    const view = keyRevocationView(assessment, {
+      remaining,
+      published,
+      now: this.#options.now(),
+      validatedAt: previous?.validatedAt,
+    });
     await this.#report(object, view, revocation);
     if (assessment.state === 'recorded' && assessment.own) this.#observeDurations(revocation, previous, view);
     return view.phase === 'Tainted' ? { requeueAfterMs: IN_PROGRESS_RECHECK_MS } : undefined;
@@ -92,7 +111,9 @@ export class KeyRevocationReconciler {
   /** The assessment against the trust domain's journal, or the view that says why there is none yet. */
   #assess(
     revocation: KeyRevocation,
-  ): { assessment: RevocationAssessment; remaining: number } | { view: KeyRevocationView } {
+  ):
+    | { assessment: RevocationAssessment; remaining: number; published: boolean }
+    | { view: KeyRevocationView } {
     const { trustDomains, journals, secrets, operatorNamespace, now } = this.#options;
     const reference = revocation.spec.trustDomainRef.name;
     const object = trustDomains.get(reference);
@@ -137,15 +158,17 @@ export class KeyRevocationReconciler {
           svidsBySigner(this.#options.registrationEntries, this.#options.svidSecrets, reference),
         )
       : 0;
-    return { assessment, remaining };
+    return { assessment, remaining, published: bundlePublished(trustDomain.data, journal) };
   }
 
   /** Writes status; on a new Ready reason, an event and, for acceptance or refusal, an audit record. */
   async #report(object: KubeObject, view: KeyRevocationView, revocation?: KeyRevocation): Promise<void> {
     const { client, now, events, audit } = this.#options;
-    const before = keyRevocationStatusSchema
-      .safeParse(object.status)
-      .data?.conditions?.find((condition) => condition.type === 'Ready')?.reason;
+    const status = keyRevocationStatusSchema.safeParse(object.status).data;
+    const previous = {
+      reason: status?.conditions?.find((condition) => condition.type === 'Ready')?.reason,
+      validatedAt: status?.validatedAt,
+    };
     const changed = await writeStatus(
       client,
       resource,
@@ -154,16 +177,19 @@ export class KeyRevocationReconciler {
       [view.condition],
       now(),
     );
+    if (!changed) return;
     const { reason, message } = view.condition;
-    if (!changed || before === reason) return;
     const failed = view.phase === 'Failed';
-    await events.record(
-      { apiVersion: API_VERSION, kind: keyRevocationKind.kind, metadata: object.metadata },
-      failed ? 'Warning' : 'Normal',
-      reason,
-      message,
-    );
-    if (revocation && (failed || reason === RevocationConditionReason.Accepted)) {
+    const involved = { apiVersion: API_VERSION, kind: keyRevocationKind.kind, metadata: object.metadata };
+    // The TrustDomain controller may taint before this one first looks: acceptance is recorded
+    // when validatedAt first appears, whatever phase comes with it.
+    const accepted = previous.validatedAt === undefined && view.fields.validatedAt !== undefined;
+    if (accepted && reason !== RevocationConditionReason.Accepted) {
+      await events.record(involved, 'Normal', RevocationConditionReason.Accepted, `accepted: ${message}`);
+    }
+    if (previous.reason !== reason)
+      await events.record(involved, failed ? 'Warning' : 'Normal', reason, message);
+    if (revocation && (accepted || (failed && previous.reason !== reason))) {
       audit.revocation({
         step: failed ? 'Refused' : 'Accepted',
         trustDomain: revocation.spec.trustDomainRef.name,

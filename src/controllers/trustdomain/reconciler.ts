@@ -391,6 +391,8 @@ export class TrustDomainReconciler {
       // The commit point: after this write the new keys exist; before it, they never did.
       await this.#journals.save(stored, journal);
       failpoint('journal-written');
+      if (revocations.steps.some(({ step }) => step === 'Tainted')) failpoint('revocation-tainted');
+      if (revocations.steps.some(({ step }) => step === 'Revoked')) failpoint('revocation-revoked');
     }
     for (const step of revocations.steps) await this.#recordRevocationStep(trustDomain, step);
     for (const change of advanced.changes) {

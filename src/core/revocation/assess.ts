@@ -71,28 +71,35 @@ const KIND_WORDS: Record<AuthorityKind, string> = {
   JWT: 'a JWT key',
 };
 
+/**
+ * An id as the journal spells it for a kind: subject key ids are lower-case hex, and tools print them
+ * in either case; a JWT kid is compared exactly.
+ */
+const canonicalId = (kind: AuthorityKind, id: string): string => (kind === 'JWT' ? id : id.toLowerCase());
+
 /** The kinds under which an id appears in a journal (and, for upstream roots, in the upstream CA). */
 const kindsOf = (journal: Journal, id: string, upstreamRootIds: readonly string[] = []): AuthorityKind[] => {
   const kinds = new Set<AuthorityKind>();
+  const is = (kind: AuthorityKind, candidate: string | undefined) => candidate === canonicalId(kind, id);
   for (const authority of journal.authorities) {
-    if (authority.id === id) kinds.add(authority.type);
-    if (authority.type === 'X509' && authority.upstream?.rootId === id) kinds.add('UpstreamX509');
+    if (is(authority.type, authority.id)) kinds.add(authority.type);
+    if (authority.type === 'X509' && is('UpstreamX509', authority.upstream?.rootId))
+      kinds.add('UpstreamX509');
   }
-  for (const revoked of journal.revoked) if (revoked.id === id) kinds.add(revoked.type);
-  if (upstreamRootIds.includes(id)) kinds.add('UpstreamX509');
+  for (const revoked of journal.revoked) if (is(revoked.type, revoked.id)) kinds.add(revoked.type);
+  if (upstreamRootIds.some((root) => is('UpstreamX509', root))) kinds.add('UpstreamX509');
   return [...kinds];
 };
 
 const sameTarget = (a: { kind: AuthorityKind; id: string }, b: { kind: AuthorityKind; id: string }) =>
-  a.kind === b.kind && a.id.toLowerCase() === b.id.toLowerCase();
+  a.kind === b.kind && a.id === b.id;
 
 export function assessRevocation(
   request: RevocationRequest,
   context: RevocationContext,
 ): RevocationAssessment {
   const { journal, trustDomain, upstream } = context;
-  // Subject key ids are hex: accept them in either case, as tools print both.
-  const id = request.kind === 'JWT' ? request.id : request.id.toLowerCase();
+  const id = canonicalId(request.kind, request.id);
   const target = { kind: request.kind, id };
   const own = journal.revocations.find((r) => r.requestedBy === request.name && sameTarget(r, target));
   if (own !== undefined) return { state: 'recorded', record: own, own: true };
@@ -105,20 +112,20 @@ export function assessRevocation(
     refusal: new RevocationRefusal(code, message),
   });
   const what = describeTarget({ kind: request.kind, id });
-  const kinds = kindsOf(journal, id, upstream?.rootIds);
+  const kinds = kindsOf(journal, request.id, upstream?.rootIds);
   if (!kinds.includes(request.kind)) {
     const [found] = kinds;
     if (found !== undefined) {
       return refuse(
         'KindMismatch',
-        `${id} is ${KIND_WORDS[found]} of trust domain ${trustDomain}, not ${KIND_WORDS[request.kind]}: set spec.authority.kind to ${found}`,
+        `${request.id} is ${KIND_WORDS[found]} of trust domain ${trustDomain}, not ${KIND_WORDS[request.kind]}: set spec.authority.kind to ${found}`,
       );
     }
-    const elsewhere = context.others.find((journal) => kindsOf(journal, id).length > 0);
+    const elsewhere = context.others.find((other) => kindsOf(other, request.id).length > 0);
     if (elsewhere !== undefined) {
       return refuse(
         'OtherTrustDomain',
-        `${id} belongs to trust domain ${elsewhere.trustDomain}, not ${trustDomain}: point spec.trustDomainRef at the TrustDomain that serves ${elsewhere.trustDomain}`,
+        `${request.id} belongs to trust domain ${elsewhere.trustDomain}, not ${trustDomain}: point spec.trustDomainRef at the TrustDomain that serves ${elsewhere.trustDomain}`,
       );
     }
     return refuse(

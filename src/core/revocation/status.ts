@@ -14,6 +14,7 @@ export const RevocationConditionReason = {
   Accepted: 'Accepted',
   Reissuing: 'Reissuing',
   GracePeriod: 'GracePeriod',
+  Publishing: 'Publishing',
   Revoked: 'Revoked',
   AlreadyRevoked: 'AlreadyRevoked',
 } as const;
@@ -38,15 +39,23 @@ export const blockedView = (
   message: string,
 ): KeyRevocationView => ({ phase, condition: ready(reason, message), fields: {} });
 
+export interface KeyRevocationObservation {
+  /** SVIDs the tainted authorities still sign. */
+  remaining: number;
+  /** Whether every bundle ConfigMap holds the bundle the journal last recorded. */
+  published: boolean;
+  now: Date;
+  /** Kept from the current status when it is there. */
+  validatedAt: string | undefined;
+}
+
 /**
- * The status of a KeyRevocation, from what the journal records and how many SVIDs its tainted
- * authorities still sign. `validatedAt` is kept from the current status when it is there.
+ * The status of a KeyRevocation, from what the journal records and what the cluster shows: it is
+ * Revoked only once the bundles without the key are out, not when the journal drops it.
  */
 export function keyRevocationView(
   assessment: RevocationAssessment,
-  remaining: number,
-  now: Date,
-  validatedAt: string | undefined,
+  { remaining, published, now, validatedAt }: KeyRevocationObservation,
 ): KeyRevocationView {
   switch (assessment.state) {
     case 'refused':
@@ -75,15 +84,14 @@ export function keyRevocationView(
         fields: { validatedAt: validatedAt ?? now.toISOString() },
       };
     case 'recorded':
-      return recordedView(assessment.record, assessment.own, remaining, validatedAt);
+      return recordedView(assessment.record, assessment.own, { remaining, published, now, validatedAt });
   }
 }
 
 function recordedView(
   record: RevocationRecord,
   own: boolean,
-  remaining: number,
-  validatedAt: string | undefined,
+  { remaining, published, validatedAt }: KeyRevocationObservation,
 ): KeyRevocationView {
   const target = describeTarget(record);
   const by = own ? '' : ` (carried out for KeyRevocation ${record.requestedBy})`;
@@ -96,8 +104,17 @@ function recordedView(
     ...(record.rotated ? { rotatedAt: record.taintedAt } : {}),
     ...(record.replacedBy === undefined ? {} : { replacedBy: record.replacedBy }),
     ...(record.reissuedAt === undefined ? {} : { reissuedAt: record.reissuedAt }),
-    ...(record.revokedAt === undefined ? {} : { revokedAt: record.revokedAt }),
   };
+  if (record.revokedAt !== undefined && !published) {
+    return {
+      phase: 'Tainted',
+      condition: ready(
+        RevocationConditionReason.Publishing,
+        `${target} is revoked in the journal${by}; the bundles without it are being published`,
+      ),
+      fields,
+    };
+  }
   if (record.revokedAt !== undefined) {
     return {
       phase: 'Revoked',
@@ -106,7 +123,7 @@ function recordedView(
         `${target} was revoked at ${record.revokedAt}${by}: it is in no bundle and its private key is destroyed`,
         'True',
       ),
-      fields,
+      fields: { ...fields, revokedAt: record.revokedAt },
     };
   }
   if (record.reissuedAt === undefined) {
