@@ -12,6 +12,7 @@ import { Informer } from '../src/kube/informer.ts';
 import { collectionPath, coreResources, trustlineResource } from '../src/kube/resources.ts';
 import type { RestClient } from '../src/kube/rest.ts';
 import { createLogger } from '../src/observability/logger.ts';
+import { measureRevocation, type RevocationBench, reportRevocation } from './revocation.ts';
 import { ms, percentile } from './stats.ts';
 
 const eventListSchema = z.object({
@@ -34,6 +35,7 @@ export interface EntryBench {
     events: number;
     audits: number;
   };
+  revocation: RevocationBench;
 }
 
 /** The operator as a child process, with its peak resident memory read from /proc at the end. */
@@ -90,7 +92,7 @@ export async function measureEntries(
     await post(client, collectionPath(coreResources.namespaces), {
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name },
+      metadata: { name, labels: { bench: run } },
     });
   }
   const operatorLog = join('/tmp', `${run}-operator.log`);
@@ -178,7 +180,16 @@ export async function measureEntries(
       await sleep(500);
       ({ events, audits } = await counts());
     }
+    log(`revoking the active X.509 authority under all ${ENTRIES + 21} SVIDs`);
+    const revocation = await measureRevocation(client, {
+      trustDomainObject: run,
+      trustDomain: `${run}.example.org`,
+      operatorNamespace,
+      namespace,
+      bundleConfigMap: `${run}-trust-bundle`,
+    });
     return {
+      revocation,
       singleMs,
       bulk: {
         p50: percentile(bulkMs, 50),
@@ -195,10 +206,11 @@ export async function measureEntries(
   }
 }
 
-export function reportEntries({ singleMs, bulk }: EntryBench): string[] {
+export function reportEntries({ singleMs, bulk, revocation }: EntryBench): string[] {
   return [
     `RegistrationEntry created → Secret in the cache, one at a time (20): p50 ${ms(percentile(singleMs, 50))}, p99 ${ms(percentile(singleMs, 99))}`,
     `${ENTRIES} entries created at once → every Secret ready: total ${ms(bulk.totalMs)} (the creates alone took ${ms(bulk.createMs)}); per entry p50 ${ms(bulk.p50)}, p99 ${ms(bulk.p99)}`,
     `operator peak memory (VmHWM): ${bulk.peakRssMiB.toFixed(0)} MiB; Issued events ${bulk.events} of ${ENTRIES}, audit records ${bulk.audits} of ${ENTRIES}`,
+    ...reportRevocation(revocation),
   ];
 }
