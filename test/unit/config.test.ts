@@ -119,7 +119,8 @@ describe('failpointsFromEnvironment', () => {
     vi.unstubAllEnvs();
   });
 
-  const KNOWN = 'authority-minted, journal-written, bundle-partly-published, bundle-published';
+  const KNOWN =
+    'authority-minted, journal-written, bundle-partly-published, bundle-published, revocation-tainted, revocation-revoked';
 
   it('lists the known failpoints', () => {
     expect(FAILPOINTS.join(', ')).toBe(KNOWN);
