@@ -38,6 +38,9 @@ export interface OperatorOptions {
   failpoint?: FailpointTrigger;
 }
 
+/** How long SVID Secret events gather before a revocation under way counts them again. */
+const REVOCATION_PROGRESS_BATCH_MS = 1_000;
+
 const referencesSchema = z.object({
   spec: z.object({
     trustDomain: z.string().optional(),
@@ -146,14 +149,15 @@ export class Operator {
     let revocationQueue: WorkQueue | undefined;
     const keyRevocations = informer(trustlineResource(keyRevocationKind), (change, object) => {
       if (change !== 'deleted') revocationQueue?.add(objectKey(object));
-      // The TrustDomain controller carries revocations out: it writes the journal.
+      // The TrustDomain controller carries revocations out: it writes the journal. The spec never
+      // changes, so status updates need not wake it.
       const reference = references(object)?.trustDomainRef?.name;
-      if (reference) trustDomainQueue?.add(reference);
+      if (reference && change !== 'updated') trustDomainQueue?.add(reference);
     });
-    const revocationsOfTrustDomains = (names: Set<string>) => {
+    const revocationsOfTrustDomains = (names: Set<string>, delayMs = 0) => {
       for (const object of keyRevocations.list()) {
         if (names.has(references(object)?.trustDomainRef?.name ?? ''))
-          revocationQueue?.add(objectKey(object));
+          revocationQueue?.addAfter(objectKey(object), delayMs);
       }
     };
     const namespaces = informer(coreResources.namespaces, (_change, object) => {
@@ -206,8 +210,9 @@ export class Operator {
       const name = trustDomain && trustDomainName(trustDomain);
       const journal = name ? journals.get(name) : undefined;
       if (reference && journal && !(journal instanceof Error) && inProgress(journal).length > 0) {
-        trustDomainQueue?.add(reference);
-        revocationsOfTrustDomains(new Set([reference]));
+        // Batched: a thousand re-issued Secrets wake each of them about once a second, not a thousand times.
+        trustDomainQueue?.addAfter(reference, REVOCATION_PROGRESS_BATCH_MS);
+        revocationsOfTrustDomains(new Set([reference]), REVOCATION_PROGRESS_BATCH_MS);
       }
     };
     const svidSecretScope = { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}` };
@@ -281,7 +286,6 @@ export class Operator {
       svidSecrets: secretCaches,
       journals,
       operatorNamespace: settings.namespace,
-      log,
       now,
       metrics,
       audit,

@@ -1,4 +1,7 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import type { RevocationReason } from '../api/keyrevocation.ts';
+import type { AuthorityKind } from '../api/trustdomain.ts';
+import type { RevocationStepName } from '../core/revocation/progress.ts';
 
 /** One signing operation: what was signed, by which key, for whom. Never key material. */
 export interface SigningRecord {
@@ -21,13 +24,17 @@ export interface SigningRecord {
 
 /** One step of a KeyRevocation: what happened to which key, at whose request. Never key material. */
 export interface RevocationAuditRecord {
-  step: 'Accepted' | 'Refused' | 'Tainted' | 'Reissued' | 'Revoked';
-  trustDomain: string;
-  kind: string;
+  step: 'Accepted' | 'Refused' | RevocationStepName;
+  /** The TrustDomain object's name. */
+  trustDomainRef: string;
+  /** The SPIFFE trust domain name, once the TrustDomain is known. */
+  trustDomain?: string;
+  kind: AuthorityKind;
+  /** As the journal spells it. */
   id: string;
   /** The KeyRevocation object's name. */
   keyRevocation: string;
-  reason: string;
+  reason: RevocationReason;
   detail: string;
 }
 

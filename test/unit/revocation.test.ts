@@ -2,6 +2,7 @@ import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { gracePeriodMs } from '../../src/api/keyrevocation.ts';
 import { ANNOTATION_SVID_AUTHORITY_ID } from '../../src/api/well-known.ts';
 import type { Authority, Journal, JwtAuthority, X509Authority } from '../../src/core/authorities/model.ts';
 import {
@@ -17,7 +18,12 @@ import {
   revokedUpstreamRoot,
 } from '../../src/core/revocation/progress.ts';
 import { countBySigner, svidSigners } from '../../src/core/revocation/signers.ts';
-import { keyRevocationView, trustDomainRevocations } from '../../src/core/revocation/status.ts';
+import {
+  bundlePublished,
+  keyRevocationView,
+  trustDomainProblem,
+  trustDomainRevocations,
+} from '../../src/core/revocation/status.ts';
 
 const NOW = new Date('2030-06-01T12:00:00Z');
 const HOUR = 3_600_000;
@@ -232,6 +238,8 @@ describe('advanceRevocations', () => {
       ]),
     });
     expect(result.journal.authorities.find((a) => a.id === 'aa01')?.state).toBe('Tainted');
+    // The prepared key sat beside the cut-off one: a freshly minted key replaces it instead.
+    expect(result.journal.authorities.map((a) => a.id)).toEqual(['aa01', 'kid-1', 'kid-0']);
     expect(result.journal.revocations).toEqual([
       {
         requestedBy: 'leak',
@@ -291,7 +299,7 @@ describe('advanceRevocations', () => {
       svidsBySigner: new Map(),
     });
     expect(revoked.steps.map((s) => s.step)).toEqual(['Revoked']);
-    expect(revoked.journal.authorities.map((a) => a.id)).toEqual(['aa02', 'kid-1', 'kid-0']);
+    expect(revoked.journal.authorities.map((a) => a.id)).toEqual(['kid-1', 'kid-0']);
     expect(revoked.journal.revoked).toEqual([{ type: 'X509', id: 'aa01' }]);
     expect(revoked.journal.revocations[0]?.revokedAt).toBe(t2.toISOString());
     expect(inProgress(revoked.journal)).toEqual([]);
@@ -317,6 +325,38 @@ describe('advanceRevocations', () => {
     expect(result.steps.map((s) => s.step)).toEqual(['Tainted', 'Reissued', 'Revoked']);
     expect(result.journal.authorities.map((a) => a.id)).toEqual(['aa01', 'aa02', 'kid-1']);
     expect(result.journal.revoked).toEqual([{ type: 'JWT', id: 'kid-0' }]);
+  });
+
+  it('keeps a prepared key when the target was not signing', () => {
+    const result = advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [accepted({ kind: 'JWT', id: 'kid-0', gracePeriodMs: 60_000 })],
+      svidsBySigner: new Map([['kid-0', 1]]),
+    });
+    expect(result.journal.authorities.map((a) => a.id)).toEqual(['aa01', 'aa02', 'kid-1', 'kid-0']);
+  });
+
+  it('shortens the grace period when another KeyRevocation for the key asks for less', () => {
+    const tainted = advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [accepted({ reason: 'PolicyChange', gracePeriodMs: 3_600_000 })],
+      svidsBySigner: new Map(),
+    });
+    expect(tainted.nextCheckAt).toEqual(new Date(NOW.getTime() + 3_600_000));
+    const later = new Date(NOW.getTime() + 1000);
+    const compromise = request({ name: 'compromise', reason: 'KeyCompromise', gracePeriodMs: 0 });
+    const hastened = advanceRevocations({
+      journal: tainted.journal,
+      now: later,
+      plans: [],
+      followers: [compromise, request({ name: 'slow', gracePeriodMs: 7_200_000 })],
+      svidsBySigner: new Map(),
+    });
+    expect(hastened.steps.map((s) => s.step)).toEqual(['Hastened', 'Revoked']);
+    expect(hastened.journal.revocations[0]?.gracePeriodMs).toBe(0);
+    expect(hastened.journal.revoked).toEqual([{ type: 'X509', id: 'aa01' }]);
   });
 
   it('records one revocation when two ask for the same key', () => {
@@ -364,13 +404,13 @@ describe('noteReplacements', () => {
       plans: [plan(assessRevocation(request(), context()))],
       svidsBySigner: new Map([['aa01', 1]]),
     }).journal;
-    // What advanceAuthorities does next: the prepared authority takes over.
+    // What advanceAuthorities does next: a new authority takes over.
     const activated: Journal = {
       ...tainted,
-      authorities: tainted.authorities.map((a) => (a.id === 'aa02' ? { ...a, state: 'Active' } : a)),
+      authorities: [...tainted.authorities, x509('aa03', 'Active')],
     };
     const noted = noteReplacements(activated);
-    expect(noted.revocations[0]?.replacedBy).toBe('aa02');
+    expect(noted.revocations[0]?.replacedBy).toBe('aa03');
     expect(noteReplacements(noted)).toBe(noted);
     expect(noteReplacements(selfSigned)).toBe(selfSigned);
   });
@@ -410,6 +450,7 @@ describe('keyRevocationView', () => {
     now,
     validatedAt,
     published,
+    trustDomainProblem: undefined,
   });
   const recorded = (journal: Journal, name = 'leak') =>
     assessRevocation(request({ name }), context({ journal }));
@@ -489,5 +530,66 @@ describe('trustDomainRevocations', () => {
       { keyRevocation: 'leak', kind: 'X509', id: 'aa01', state: 'Tainted', taintedAt: NOW.toISOString() },
     ]);
     expect(JSON.stringify(trustDomainRevocations(tainted))).not.toContain('PRIVATE KEY');
+  });
+});
+
+describe('gracePeriodMs', () => {
+  it('is 2 minutes by default, 0 for KeyCompromise, and what the spec says when set', () => {
+    expect(gracePeriodMs({ reason: 'PolicyChange' })).toBe(120_000);
+    expect(gracePeriodMs({ reason: 'Superseded' })).toBe(120_000);
+    expect(gracePeriodMs({ reason: 'KeyCompromise' })).toBe(0);
+    expect(gracePeriodMs({ reason: 'KeyCompromise', gracePeriod: '30s' })).toBe(30_000);
+    expect(gracePeriodMs({ reason: 'KeyStorageLost', gracePeriod: '0s' })).toBe(0);
+  });
+});
+
+describe('bundlePublished and trustDomainProblem', () => {
+  const condition = (type: string, status: 'True' | 'False', reason: string) => ({
+    type,
+    status,
+    reason,
+    message: `${reason} message`,
+    lastTransitionTime: NOW.toISOString(),
+  });
+  const status = (sequence: number, ...conditions: ReturnType<typeof condition>[]) => ({
+    bundleSequence: sequence,
+    conditions,
+  });
+  const ready = condition('Ready', 'True', 'AuthoritiesActive');
+  const published = condition('BundlePublished', 'True', 'Published');
+
+  it('holds once the TrustDomain reports the journal sequence, Ready and the bundle out', () => {
+    expect(bundlePublished(status(5, ready, published), 5)).toBe(true);
+    expect(bundlePublished(status(6, ready, published), 5)).toBe(true);
+    expect(bundlePublished(status(4, ready, published), 5)).toBe(false);
+    expect(bundlePublished(undefined, 1)).toBe(false);
+  });
+
+  it('does not hold while a copy failed, the OIDC document is not out, or the bundle is too large', () => {
+    const failed = condition('BundlePublished', 'False', 'PublishFailed');
+    expect(bundlePublished(status(5, ready, failed), 5)).toBe(false);
+    const oidc = condition('Ready', 'False', 'OIDCNotPublished');
+    expect(bundlePublished(status(5, oidc, published), 5)).toBe(false);
+    expect(bundlePublished(status(5, condition('Ready', 'False', 'BundleTooLarge'), published), 5)).toBe(
+      false,
+    );
+    // A foreign ConfigMap is not Trustline's to clean: the bundles it owns are out.
+    expect(
+      bundlePublished(status(5, ready, condition('BundlePublished', 'False', 'ForeignConfigMap')), 5),
+    ).toBe(true);
+  });
+
+  it('names why a TrustDomain is not ready in the status of a revocation waiting for it', () => {
+    const stuck = trustDomainProblem(status(5, condition('Ready', 'False', 'Conflict')));
+    expect(stuck).toBe('Conflict: Conflict message');
+    expect(trustDomainProblem(status(5, ready))).toBeUndefined();
+    const view = keyRevocationView(assessRevocation(request(), context()), {
+      remaining: 0,
+      published: false,
+      trustDomainProblem: stuck,
+      now: NOW,
+      validatedAt: undefined,
+    });
+    expect(view.condition.message).toContain('the TrustDomain is not ready (Conflict: Conflict message)');
   });
 });

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import { API_VERSION } from '../../api/group.ts';
 import {
   type KeyRevocation,
@@ -6,19 +5,20 @@ import {
   keyRevocationSchema,
   keyRevocationStatusSchema,
 } from '../../api/keyrevocation.ts';
-import { type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
+import { trustDomainSchema } from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
-import type { Journal } from '../../core/authorities/model.ts';
 import { assessRevocation, type RevocationAssessment } from '../../core/revocation/assess.ts';
 import { remainingSVIDs } from '../../core/revocation/progress.ts';
 import {
   blockedView,
+  bundlePublished,
   type KeyRevocationView,
   keyRevocationView,
   RevocationConditionReason,
+  trustDomainProblem,
 } from '../../core/revocation/status.ts';
-import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../../core/trustdomain/reasons.ts';
+import { canonicalId } from '../../core/revocation/target.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
@@ -42,7 +42,6 @@ export interface KeyRevocationControllerOptions {
   svidSecrets: (namespace: string) => Informer | undefined;
   journals: JournalCache;
   operatorNamespace: string;
-  log: Logger;
   now: () => Date;
   metrics: Metrics;
   audit: AuditLog;
@@ -50,22 +49,26 @@ export interface KeyRevocationControllerOptions {
 }
 
 const resource = trustlineResource(keyRevocationKind);
-
-/**
- * Whether the TrustDomain reports the journal's bundle as published: its status is written after the
- * ConfigMaps, so a sequence that caught up with the journal's means every copy holds that bundle.
- */
-function bundlePublished(trustDomain: TrustDomain, journal: Journal): boolean {
-  const status = trustDomain.status;
-  const condition = status?.conditions?.find((c) => c.type === BUNDLE_PUBLISHED_CONDITION);
-  return (
-    (status?.bundleSequence ?? 0) >= journal.bundle.sequence &&
-    condition?.reason !== TrustDomainReason.PublishFailed
-  );
-}
 /** A safety net while SVIDs are re-issued: Secret events normally bring the object back sooner. */
 const IN_PROGRESS_RECHECK_MS = 15_000;
 const NOT_READY_RECHECK_MS = 30_000;
+
+/** What was last reported for an object: events, audit records and durations go out once each. */
+interface Reported {
+  reason: string | undefined;
+  validatedAt: string | undefined;
+  reissuedAt: string | undefined;
+  revokedAt: string | undefined;
+}
+
+interface Assessed {
+  assessment: RevocationAssessment;
+  /** The SPIFFE trust domain name. */
+  trustDomain: string;
+  remaining: number;
+  published: boolean;
+  trustDomainProblem: string | undefined;
+}
 
 /**
  * Reports a KeyRevocation: whether it is accepted or refused and why, and how far the TrustDomain
@@ -73,6 +76,11 @@ const NOT_READY_RECHECK_MS = 30_000;
  */
 export class KeyRevocationReconciler {
   readonly #options: KeyRevocationControllerOptions;
+  /**
+   * By object key, for the uid it was written for. The cache may not show this controller's last status write yet; without this a quick
+   * second reconcile would repeat the events, audit records and duration samples.
+   */
+  readonly #reported = new Map<string, Reported & { uid: string | undefined }>();
 
   constructor(options: KeyRevocationControllerOptions) {
     this.#options = options;
@@ -80,7 +88,10 @@ export class KeyRevocationReconciler {
 
   readonly reconcile = async (key: string): Promise<ReconcileResult> => {
     const object = this.#options.keyRevocations.get(key);
-    if (!object) return undefined;
+    if (!object) {
+      this.#reported.delete(key);
+      return undefined;
+    }
     const parsed = keyRevocationSchema.safeParse(object);
     if (!parsed.success) {
       await this.#report(
@@ -90,30 +101,45 @@ export class KeyRevocationReconciler {
       return undefined;
     }
     const revocation = parsed.data;
+    const previous = this.#previous(object);
     const assessed = this.#assess(revocation);
     if ('view' in assessed) {
+      // A revocation is permanent: a TrustDomain deleted or unreadable later does not undo its outcome.
+      if (previous.revokedAt !== undefined) return undefined;
       await this.#report(object, assessed.view, revocation);
       return { requeueAfterMs: NOT_READY_RECHECK_MS };
     }
-    const { assessment, remaining, published } = assessed;
-    const previous = keyRevocationStatusSchema.safeParse(object.status).data;
+    const { assessment } = assessed;
     const view = keyRevocationView(assessment, {
-      remaining,
-      published,
+      remaining: assessed.remaining,
+      published: assessed.published,
+      trustDomainProblem: assessed.trustDomainProblem,
       now: this.#options.now(),
-      validatedAt: previous?.validatedAt,
+      validatedAt: previous.validatedAt,
     });
-    await this.#report(object, view, revocation);
-    if (assessment.state === 'recorded' && assessment.own) this.#observeDurations(revocation, previous, view);
-    return view.phase === 'Tainted' ? { requeueAfterMs: IN_PROGRESS_RECHECK_MS } : undefined;
+    const changed = await this.#report(object, view, revocation, assessed);
+    if (changed && assessment.state === 'recorded' && assessment.own) {
+      this.#observeDurations(revocation, previous, view);
+    }
+    return view.phase === 'Tainted' || view.phase === 'Pending'
+      ? { requeueAfterMs: IN_PROGRESS_RECHECK_MS }
+      : undefined;
   };
 
+  #previous(object: KubeObject): Reported {
+    const memo = this.#reported.get(object.metadata.name);
+    if (memo && memo.uid === object.metadata.uid) return memo;
+    const status = keyRevocationStatusSchema.safeParse(object.status).data;
+    return {
+      reason: status?.conditions?.find((condition) => condition.type === 'Ready')?.reason,
+      validatedAt: status?.validatedAt,
+      reissuedAt: status?.reissuedAt,
+      revokedAt: status?.revokedAt,
+    };
+  }
+
   /** The assessment against the trust domain's journal, or the view that says why there is none yet. */
-  #assess(
-    revocation: KeyRevocation,
-  ):
-    | { assessment: RevocationAssessment; remaining: number; published: boolean }
-    | { view: KeyRevocationView } {
+  #assess(revocation: KeyRevocation): Assessed | { view: KeyRevocationView } {
     const { trustDomains, journals, secrets, operatorNamespace, now } = this.#options;
     const reference = revocation.spec.trustDomainRef.name;
     const object = trustDomains.get(reference);
@@ -133,42 +159,45 @@ export class KeyRevocationReconciler {
         `TrustDomain ${reference} ${why}; the revocation waits for it`,
       ),
     });
-    const trustDomain = trustDomainSchema.safeParse(object);
-    if (!trustDomain.success) return notReady('has an invalid spec');
-    const journal = journals.get(trustDomain.data.spec.trustDomain);
+    const parsed = trustDomainSchema.safeParse(object);
+    if (!parsed.success) return notReady('has an invalid spec');
+    const trustDomain = parsed.data;
+    const journal = journals.get(trustDomain.spec.trustDomain);
     if (journal === undefined) return notReady('has no keys yet');
     if (journal instanceof JournalError) return notReady(`has an unreadable journal: ${journal.message}`);
-    const upstream = readUpstream(trustDomain.data, secrets, operatorNamespace, now());
+    const upstream = readUpstream(trustDomain, secrets, operatorNamespace, now());
     if (upstream instanceof Error) return notReady(`cannot use its upstream CA: ${upstream.message}`);
     const assessment = assessRevocation(
       requestOf(revocation),
-      revocationContext({
-        trustDomain: trustDomain.data,
-        journal,
-        upstream,
-        operatorNamespace,
-        trustDomains,
-        journals,
-      }),
+      revocationContext({ trustDomain, journal, upstream, operatorNamespace, trustDomains, journals }),
     );
     const counting = assessment.state === 'recorded' && assessment.record.reissuedAt === undefined;
-    const remaining = counting
-      ? remainingSVIDs(
-          assessment.record.taintedIds,
-          svidsBySigner(this.#options.registrationEntries, this.#options.svidSecrets, reference),
-        )
-      : 0;
-    return { assessment, remaining, published: bundlePublished(trustDomain.data, journal) };
+    return {
+      assessment,
+      trustDomain: trustDomain.spec.trustDomain,
+      remaining: counting
+        ? remainingSVIDs(
+            assessment.record.taintedIds,
+            svidsBySigner(this.#options.registrationEntries, this.#options.svidSecrets, reference),
+          )
+        : 0,
+      published: bundlePublished(trustDomain.status, journal.bundle.sequence),
+      trustDomainProblem: trustDomainProblem(trustDomain.status),
+    };
   }
 
-  /** Writes status; on a new Ready reason, an event and, for acceptance or refusal, an audit record. */
-  async #report(object: KubeObject, view: KeyRevocationView, revocation?: KeyRevocation): Promise<void> {
+  /**
+   * Writes status; when the Ready reason is new, an event, and when the revocation is first accepted
+   * or refused, an audit record. Returns whether status changed.
+   */
+  async #report(
+    object: KubeObject,
+    view: KeyRevocationView,
+    revocation?: KeyRevocation,
+    assessed?: Assessed,
+  ): Promise<boolean> {
     const { client, now, events, audit } = this.#options;
-    const status = keyRevocationStatusSchema.safeParse(object.status).data;
-    const previous = {
-      reason: status?.conditions?.find((condition) => condition.type === 'Ready')?.reason,
-      validatedAt: status?.validatedAt,
-    };
+    const previous = this.#previous(object);
     const changed = await writeStatus(
       client,
       resource,
@@ -177,8 +206,15 @@ export class KeyRevocationReconciler {
       [view.condition],
       now(),
     );
-    if (!changed) return;
     const { reason, message } = view.condition;
+    this.#reported.set(object.metadata.name, {
+      uid: object.metadata.uid,
+      reason,
+      validatedAt: view.fields.validatedAt ?? previous.validatedAt,
+      reissuedAt: view.fields.reissuedAt ?? previous.reissuedAt,
+      revokedAt: view.fields.revokedAt ?? previous.revokedAt,
+    });
+    if (!changed) return false;
     const failed = view.phase === 'Failed';
     const involved = { apiVersion: API_VERSION, kind: keyRevocationKind.kind, metadata: object.metadata };
     // The TrustDomain controller may taint before this one first looks: acceptance is recorded
@@ -190,32 +226,31 @@ export class KeyRevocationReconciler {
     if (previous.reason !== reason)
       await events.record(involved, failed ? 'Warning' : 'Normal', reason, message);
     if (revocation && (accepted || (failed && previous.reason !== reason))) {
+      const { kind, id } = revocation.spec.authority;
       audit.revocation({
         step: failed ? 'Refused' : 'Accepted',
-        trustDomain: revocation.spec.trustDomainRef.name,
-        kind: revocation.spec.authority.kind,
-        id: revocation.spec.authority.id,
+        trustDomainRef: revocation.spec.trustDomainRef.name,
+        ...(assessed === undefined ? {} : { trustDomain: assessed.trustDomain }),
+        kind,
+        id: canonicalId(kind, id),
         keyRevocation: revocation.metadata.name,
         reason: revocation.spec.reason,
         detail: message,
       });
     }
+    return true;
   }
 
   /** Each duration once: when status first shows the step done for this object. */
-  #observeDurations(
-    revocation: KeyRevocation,
-    previous: { reissuedAt?: string | undefined; revokedAt?: string | undefined } | undefined,
-    view: KeyRevocationView,
-  ): void {
+  #observeDurations(revocation: KeyRevocation, previous: Reported, view: KeyRevocationView): void {
     const created = Date.parse(revocation.metadata.creationTimestamp ?? '');
     if (Number.isNaN(created)) return;
     const labels = { kind: revocation.spec.authority.kind, reason: revocation.spec.reason };
     const { reissuedAt, revokedAt } = view.fields;
-    if (reissuedAt !== undefined && previous?.reissuedAt === undefined) {
+    if (reissuedAt !== undefined && previous.reissuedAt === undefined) {
       this.#options.metrics.observeRevocation('reissued', labels, (Date.parse(reissuedAt) - created) / 1000);
     }
-    if (revokedAt !== undefined && previous?.revokedAt === undefined) {
+    if (revokedAt !== undefined && previous.revokedAt === undefined) {
       this.#options.metrics.observeRevocation('revoked', labels, (Date.parse(revokedAt) - created) / 1000);
     }
   }

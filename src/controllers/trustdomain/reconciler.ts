@@ -26,7 +26,11 @@ import {
   sequenceFor,
 } from '../../core/bundle/trust-bundle.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
-import { assessRevocation } from '../../core/revocation/assess.ts';
+import {
+  assessRevocation,
+  type RevocationPlan,
+  type RevocationRequest,
+} from '../../core/revocation/assess.ts';
 import {
   type AdvanceRevocationsResult,
   advanceRevocations,
@@ -387,6 +391,9 @@ export class TrustDomainReconciler {
     const sequenced = sequenceFor(settled, bundle.contentHash);
     const journal = { ...sequenced, bundle: { ...sequenced.bundle, pem: bundle.files[BUNDLE_PEM_KEY] } };
     const changed = encodeJournal(journal) !== encodeJournal(stored.journal);
+    // Audited before the write, as signings are: a record of a step never lost to a crash, at worst
+    // repeated when the step is taken again.
+    for (const step of revocations.steps) this.#auditRevocationStep(trustDomain, step);
     if (changed) {
       // The commit point: after this write the new keys exist; before it, they never did.
       await this.#journals.save(stored, journal);
@@ -394,7 +401,7 @@ export class TrustDomainReconciler {
       if (revocations.steps.some(({ step }) => step === 'Tainted')) failpoint('revocation-tainted');
       if (revocations.steps.some(({ step }) => step === 'Revoked')) failpoint('revocation-revoked');
     }
-    for (const step of revocations.steps) await this.#recordRevocationStep(trustDomain, step);
+    for (const step of revocations.steps) await this.#revocationStepEvents(trustDomain, step);
     for (const change of advanced.changes) {
       metrics.countRotation(name, change.type, change.to);
       log.info({ trustDomain: name, ...change }, 'authority changed state');
@@ -527,43 +534,54 @@ export class TrustDomainReconciler {
     now: Date,
   ): AdvanceRevocationsResult {
     const { caches, operatorNamespace } = this.#options;
-    const context = revocationContext({
-      trustDomain,
-      journal,
-      upstream,
-      operatorNamespace,
-      trustDomains: caches.trustDomains,
-      journals: caches.journals,
-    });
-    const plans = requestsFor(caches.keyRevocations, trustDomain.metadata.name).flatMap((request) => {
-      const assessment = assessRevocation(request, context);
-      return assessment.state === 'accepted' ? [assessment.plan] : [];
-    });
+    const requests = requestsFor(caches.keyRevocations, trustDomain.metadata.name);
+    const plans: RevocationPlan[] = [];
+    const followers: RevocationRequest[] = [];
+    if (requests.length > 0) {
+      const context = revocationContext({
+        trustDomain,
+        journal,
+        upstream,
+        operatorNamespace,
+        trustDomains: caches.trustDomains,
+        journals: caches.journals,
+      });
+      for (const request of requests) {
+        const assessment = assessRevocation(request, context);
+        if (assessment.state === 'accepted') plans.push(assessment.plan);
+        if (assessment.state === 'recorded' && !assessment.own) followers.push(request);
+      }
+    }
     const counting = plans.length > 0 || inProgress(journal).length > 0;
     return advanceRevocations({
       journal,
       now,
       plans,
+      followers,
       svidsBySigner: counting
         ? svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
         : new Map(),
     });
   }
 
-  /** An event on the KeyRevocation (while it exists) and the TrustDomain, and an audit record. */
-  async #recordRevocationStep(trustDomain: TrustDomain, { step, record }: RevocationStep): Promise<void> {
-    const { audit, events, log, caches } = this.#options;
-    const message = revocationStepMessage(step, record);
-    log.info({ trustDomain: trustDomain.spec.trustDomain, step, kind: record.kind, id: record.id }, message);
-    audit.revocation({
+  #auditRevocationStep(trustDomain: TrustDomain, { step, record }: RevocationStep): void {
+    this.#options.audit.revocation({
       step,
+      trustDomainRef: trustDomain.metadata.name,
       trustDomain: trustDomain.spec.trustDomain,
       kind: record.kind,
       id: record.id,
       keyRevocation: record.requestedBy,
       reason: record.reason,
-      detail: message,
+      detail: revocationStepMessage(step, record),
     });
+  }
+
+  /** An event on the KeyRevocation (while it exists) and on the TrustDomain. */
+  async #revocationStepEvents(trustDomain: TrustDomain, { step, record }: RevocationStep): Promise<void> {
+    const { events, log, caches } = this.#options;
+    const message = revocationStepMessage(step, record);
+    log.info({ trustDomain: trustDomain.spec.trustDomain, step, kind: record.kind, id: record.id }, message);
     const revocation = caches.keyRevocations.get(record.requestedBy);
     const reason = `Authority${step}`;
     if (revocation) {

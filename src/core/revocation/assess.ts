@@ -2,14 +2,7 @@ import type { RevocationReason } from '../../api/keyrevocation.ts';
 import type { AuthorityKind } from '../../api/trustdomain.ts';
 import type { Journal, RevocationRecord } from '../authorities/model.ts';
 import { CodedError } from '../errors.ts';
-import { describeTarget } from './progress.ts';
-
-/**
- * Where a KeyRevocation stands against a trust domain's journal: already carried out (or under way),
- * refused with a reason that names the problem, or accepted and ready to taint. Pure: the TrustDomain
- * controller, which acts on the answer, and the KeyRevocation controller, which reports it, ask with
- * the same inputs and get the same answer.
- */
+import { canonicalId, describeTarget, kindPlural, kindWithArticle } from './target.ts';
 
 /** What a KeyRevocation asks for, with its defaults applied. */
 export interface RevocationRequest {
@@ -65,18 +58,6 @@ export type RevocationAssessment =
   | { state: 'refused'; refusal: RevocationRefusal }
   | { state: 'accepted'; plan: RevocationPlan };
 
-const KIND_WORDS: Record<AuthorityKind, string> = {
-  X509: 'an X.509 authority',
-  UpstreamX509: 'an upstream root',
-  JWT: 'a JWT key',
-};
-
-/**
- * An id as the journal spells it for a kind: subject key ids are lower-case hex, and tools print them
- * in either case; a JWT kid is compared exactly.
- */
-const canonicalId = (kind: AuthorityKind, id: string): string => (kind === 'JWT' ? id : id.toLowerCase());
-
 /** The kinds under which an id appears in a journal (and, for upstream roots, in the upstream CA). */
 const kindsOf = (journal: Journal, id: string, upstreamRootIds: readonly string[] = []): AuthorityKind[] => {
   const kinds = new Set<AuthorityKind>();
@@ -94,6 +75,12 @@ const kindsOf = (journal: Journal, id: string, upstreamRootIds: readonly string[
 const sameTarget = (a: { kind: AuthorityKind; id: string }, b: { kind: AuthorityKind; id: string }) =>
   a.kind === b.kind && a.id === b.id;
 
+/**
+ * Where a KeyRevocation stands against a trust domain's journal: already carried out (or under way),
+ * refused with a reason that names the problem, or accepted and ready to taint. Pure: the TrustDomain
+ * controller acts on the answer and the KeyRevocation controller reports it, each from its own read
+ * of the journal.
+ */
 export function assessRevocation(
   request: RevocationRequest,
   context: RevocationContext,
@@ -111,14 +98,18 @@ export function assessRevocation(
     state: 'refused',
     refusal: new RevocationRefusal(code, message),
   });
-  const what = describeTarget({ kind: request.kind, id });
+  const unknown = () =>
+    refuse(
+      'UnknownAuthority',
+      `trust domain ${trustDomain} has no ${describeTarget(target)}${known(context, request.kind)}`,
+    );
   const kinds = kindsOf(journal, request.id, upstream?.rootIds);
   if (!kinds.includes(request.kind)) {
     const [found] = kinds;
     if (found !== undefined) {
       return refuse(
         'KindMismatch',
-        `${request.id} is ${KIND_WORDS[found]} of trust domain ${trustDomain}, not ${KIND_WORDS[request.kind]}: set spec.authority.kind to ${found}`,
+        `${request.id} is ${kindWithArticle(found)} of trust domain ${trustDomain}, not ${kindWithArticle(request.kind)}: set spec.authority.kind to ${found}`,
       );
     }
     const elsewhere = context.others.find((other) => kindsOf(other, request.id).length > 0);
@@ -128,10 +119,7 @@ export function assessRevocation(
         `${request.id} belongs to trust domain ${elsewhere.trustDomain}, not ${trustDomain}: point spec.trustDomainRef at the TrustDomain that serves ${elsewhere.trustDomain}`,
       );
     }
-    return refuse(
-      'UnknownAuthority',
-      `trust domain ${trustDomain} has no ${what}${known(context, request.kind)}`,
-    );
+    return unknown();
   }
 
   if (request.kind === 'UpstreamX509') {
@@ -151,12 +139,7 @@ export function assessRevocation(
     return accepted(request, id, intermediates);
   }
   const authority = journal.authorities.find((a) => a.type === request.kind && a.id === id);
-  if (authority === undefined) {
-    return refuse(
-      'UnknownAuthority',
-      `trust domain ${trustDomain} has no ${what}${known(context, request.kind)}`,
-    );
-  }
+  if (authority === undefined) return unknown();
   if (authority.type === 'X509' && authority.upstream !== undefined) {
     return refuse(
       'UpstreamIntermediate',
@@ -185,6 +168,5 @@ function known(context: RevocationContext, kind: AuthorityKind): string {
     kind === 'UpstreamX509'
       ? [...(context.upstream?.rootIds ?? [])]
       : context.journal.authorities.filter((a) => a.type === kind).map((a) => a.id);
-  const noun = { X509: 'X.509 authorities', UpstreamX509: 'upstream roots', JWT: 'JWT keys' }[kind];
-  return ids.length === 0 ? '' : `; its ${noun} are: ${ids.join(', ')}`;
+  return ids.length === 0 ? '' : `; its ${kindPlural(kind)} are: ${ids.join(', ')}`;
 }

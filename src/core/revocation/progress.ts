@@ -1,14 +1,9 @@
 import { activeAuthority } from '../authorities/lifecycle.ts';
 import type { Journal, RevocationRecord, RevokedAuthority } from '../authorities/model.ts';
-import type { RevocationPlan } from './assess.ts';
+import type { RevocationPlan, RevocationRequest } from './assess.ts';
+import { describeTarget } from './target.ts';
 
-/**
- * SPIRE's taint and revoke, as journal transitions. Pure: the clock and the SVID counts are inputs.
- * Run before advanceAuthorities, so a tainted signing authority is replaced in the same journal write;
- * run again at the same `now` with the same counts, it changes nothing.
- */
-
-export type RevocationStepName = 'Tainted' | 'Reissued' | 'Revoked';
+export type RevocationStepName = 'Tainted' | 'Hastened' | 'Reissued' | 'Revoked';
 
 export interface RevocationStep {
   step: RevocationStepName;
@@ -20,6 +15,11 @@ export interface AdvanceRevocationsInput {
   now: Date;
   /** Accepted revocations the journal does not record yet. */
   plans: readonly RevocationPlan[];
+  /**
+   * KeyRevocations for a key another one is already revoking: the shortest grace period among them
+   * applies, so a KeyCompromise is not held up by an earlier PolicyChange's long grace.
+   */
+  followers?: readonly RevocationRequest[];
   /** How many SVIDs each authority id (X.509 subject key id or JWT kid) signed, as the caches show now. */
   svidsBySigner: ReadonlyMap<string, number>;
 }
@@ -35,8 +35,13 @@ export interface AdvanceRevocationsResult {
 export const remainingSVIDs = (ids: readonly string[], svidsBySigner: ReadonlyMap<string, number>): number =>
   ids.reduce((sum, id) => sum + (svidsBySigner.get(id) ?? 0), 0);
 
+/**
+ * SPIRE's taint and revoke, as journal transitions. Pure: the clock and the SVID counts are inputs.
+ * Run before advanceAuthorities, so a tainted signing authority is replaced in the same journal write;
+ * run again at the same `now` with the same counts, it changes nothing.
+ */
 export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevocationsResult {
-  const { now, plans, svidsBySigner } = input;
+  const { now, plans, svidsBySigner, followers = [] } = input;
   const at = now.toISOString();
   const steps: RevocationStep[] = [];
   let { authorities, revoked, revocations } = input.journal;
@@ -56,7 +61,11 @@ export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevoc
       affectedSVIDs: remainingSVIDs(taintedIds, svidsBySigner),
     };
     const tainted = new Set(taintedIds);
-    authorities = authorities.map((a) => (tainted.has(a.id) ? { ...a, state: 'Tainted' } : a));
+    const type = request.kind === 'JWT' ? 'JWT' : 'X509';
+    authorities = authorities
+      // The replacement is minted fresh: a prepared key sat in the same journal as the one cut off.
+      .filter((a) => !(rotated && a.type === type && a.state === 'Prepared' && !tainted.has(a.id)))
+      .map((a) => (tainted.has(a.id) ? { ...a, state: 'Tainted' } : a));
     revocations = [...revocations, record];
     steps.push({ step: 'Tainted', record });
   }
@@ -65,6 +74,13 @@ export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevoc
   revocations = revocations.map((record) => {
     if (record.revokedAt !== undefined) return record;
     let next = record;
+    const shortest = Math.min(
+      ...followers.filter((f) => f.kind === record.kind && f.id === record.id).map((f) => f.gracePeriodMs),
+    );
+    if (shortest < next.gracePeriodMs) {
+      next = { ...next, gracePeriodMs: shortest };
+      steps.push({ step: 'Hastened', record: next });
+    }
     if (next.reissuedAt === undefined && remainingSVIDs(next.taintedIds, svidsBySigner) === 0) {
       next = { ...next, reissuedAt: at };
       steps.push({ step: 'Reissued', record: next });
@@ -125,18 +141,14 @@ export const inProgress = (journal: Journal): RevocationRecord[] =>
 export const revokedUpstreamRoot = (journal: Journal, rootId: string): RevocationRecord | undefined =>
   journal.revocations.find((r) => r.kind === 'UpstreamX509' && r.id === rootId);
 
-const KIND_NAMES = { X509: 'X.509 authority', UpstreamX509: 'upstream root', JWT: 'JWT key' } as const;
-
-/** "X.509 authority ab12…", as messages name a revocation's target. */
-export const describeTarget = (record: Pick<RevocationRecord, 'kind' | 'id'>): string =>
-  `${KIND_NAMES[record.kind]} ${record.id}`;
-
 /** What an event and the audit log say about a step. */
 export function revocationStepMessage(step: RevocationStepName, record: RevocationRecord): string {
   const target = describeTarget(record);
   switch (step) {
     case 'Tainted':
-      return `${target} tainted (${record.reason}, KeyRevocation ${record.requestedBy})${record.rotated ? '; a replacement signs from now on' : ''}: ${record.affectedSVIDs} SVIDs it signed are re-issued`;
+      return `${target} tainted (${record.reason}, KeyRevocation ${record.requestedBy})${record.rotated ? '; a newly minted replacement signs from now on' : ''}: ${record.affectedSVIDs} SVIDs it signed are re-issued`;
+    case 'Hastened':
+      return `another KeyRevocation shortened the grace period of ${target} to ${record.gracePeriodMs / 1000}s`;
     case 'Reissued':
       return `every SVID signed by ${target} is re-issued; it leaves the bundles after a grace period of ${record.gracePeriodMs / 1000}s`;
     case 'Revoked':

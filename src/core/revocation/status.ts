@@ -3,8 +3,9 @@ import type { KeyRevocationStatus } from '../../api/keyrevocation.ts';
 import type { trustDomainStatusSchema } from '../../api/trustdomain.ts';
 import type { Journal, RevocationRecord } from '../authorities/model.ts';
 import type { DesiredCondition } from '../conditions.ts';
+import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../trustdomain/reasons.ts';
 import type { RevocationAssessment } from './assess.ts';
-import { describeTarget } from './progress.ts';
+import { describeTarget } from './target.ts';
 
 /** Reasons of a KeyRevocation's Ready condition: stable strings users and alerts match on. */
 export const RevocationConditionReason = {
@@ -44,9 +45,32 @@ export interface KeyRevocationObservation {
   remaining: number;
   /** Whether every bundle ConfigMap holds the bundle the journal last recorded. */
   published: boolean;
+  /** Why the TrustDomain is not Ready, when it is not: a revocation under way waits for it. */
+  trustDomainProblem: string | undefined;
   now: Date;
   /** Kept from the current status when it is there. */
   validatedAt: string | undefined;
+}
+
+type TrustDomainStatus = z.infer<typeof trustDomainStatusSchema>;
+
+/**
+ * Whether the TrustDomain has published the bundle the journal records: it writes status after the
+ * bundle ConfigMaps and the OIDC document, and says Ready only when both went out.
+ */
+export function bundlePublished(status: TrustDomainStatus | undefined, journalSequence: number): boolean {
+  const condition = (type: string) => status?.conditions?.find((c) => c.type === type);
+  return (
+    (status?.bundleSequence ?? 0) >= journalSequence &&
+    condition('Ready')?.status === 'True' &&
+    condition(BUNDLE_PUBLISHED_CONDITION)?.reason !== TrustDomainReason.PublishFailed
+  );
+}
+
+/** The Ready reason and message of a TrustDomain that is not Ready; undefined when it is. */
+export function trustDomainProblem(status: TrustDomainStatus | undefined): string | undefined {
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  return ready === undefined || ready.status === 'True' ? undefined : `${ready.reason}: ${ready.message}`;
 }
 
 /**
@@ -55,8 +79,22 @@ export interface KeyRevocationObservation {
  */
 export function keyRevocationView(
   assessment: RevocationAssessment,
-  { remaining, published, now, validatedAt }: KeyRevocationObservation,
+  observation: KeyRevocationObservation,
 ): KeyRevocationView {
+  const view = viewOf(assessment, observation);
+  const problem = observation.trustDomainProblem;
+  if (problem === undefined || view.phase === 'Revoked' || view.phase === 'Failed') return view;
+  return {
+    ...view,
+    condition: {
+      ...view.condition,
+      message: `${view.condition.message}; the TrustDomain is not ready (${problem})`,
+    },
+  };
+}
+
+function viewOf(assessment: RevocationAssessment, observation: KeyRevocationObservation): KeyRevocationView {
+  const { now, validatedAt } = observation;
   switch (assessment.state) {
     case 'refused':
       return blockedView(
@@ -84,7 +122,7 @@ export function keyRevocationView(
         fields: { validatedAt: validatedAt ?? now.toISOString() },
       };
     case 'recorded':
-      return recordedView(assessment.record, assessment.own, { remaining, published, now, validatedAt });
+      return recordedView(assessment.record, assessment.own, observation);
   }
 }
 
@@ -147,7 +185,7 @@ function recordedView(
   };
 }
 
-type TrustDomainRevocations = NonNullable<z.infer<typeof trustDomainStatusSchema>['revocations']>;
+type TrustDomainRevocations = NonNullable<TrustDomainStatus['revocations']>;
 
 /** The TrustDomain status view of the journal's revocations. */
 export function trustDomainRevocations(journal: Journal): TrustDomainRevocations {
