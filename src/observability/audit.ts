@@ -47,7 +47,11 @@ export class AuditLog {
   readonly #log: Logger;
 
   constructor(destination?: DestinationStream) {
-    this.#log = pino({ name: 'trustline-audit', base: { audit: true } }, destination ?? pino.destination(1));
+    // Synchronous, like the file destination: a record buffered when the process is killed is lost.
+    this.#log = pino(
+      { name: 'trustline-audit', base: { audit: true } },
+      destination ?? pino.destination({ dest: 1, sync: true }),
+    );
   }
 
   /** An audit log writing to `path` (appending, synchronously, so no record is lost on a crash). */

@@ -15,7 +15,6 @@ import {
   keyRevocations,
   publishedBundles,
   publishedKeyOfCertificate,
-  readKeyRevocation,
   readyMessage,
   type Workload,
   waitForEvents,
@@ -63,6 +62,7 @@ describe('KeyRevocation', () => {
   let selfWorkloads: Workload[];
   let upstreamWorkloads: Workload[];
   let root1: { certificate: string; key: string };
+  const refusedNames: string[] = [];
 
   const journalOf = async (trustDomain: string): Promise<{ journal: Journal; resourceVersion: string }> => {
     const stored = await readJournal(client, operatorNamespace, trustDomain);
@@ -166,6 +166,7 @@ describe('KeyRevocation', () => {
         message: `revoke the upstream root ${intermediate.upstream?.rootId} (kind UpstreamX509)`,
       },
     ];
+    refusedNames.push(...refusals.map(({ name }) => name));
     for (const { name, spec } of refusals) {
       await createKeyRevocation(client, name, { ...spec, reason: 'KeyCompromise' });
     }
@@ -282,11 +283,17 @@ describe('KeyRevocation', () => {
       waitForRevocation(client, name, 'Revoked'),
       waitForRevocation(client, `${name}-twin`, 'Revoked'),
     ]);
-    const carriedOut = [first, twin].find((object) =>
-      object.status?.conditions?.some((c) => c.reason === 'Revoked'),
+    // Exactly one carries it out; the other follows its record and says so.
+    const reasons = [first, twin].map(
+      (object) => object.status?.conditions?.find((c) => c.type === 'Ready')?.reason,
     );
-    expect(carriedOut, 'one of the two carried the revocation out').toBeDefined();
-    const status = carriedOut?.status ?? {};
+    expect([...reasons].sort()).toEqual(['AlreadyRevoked', 'Revoked']);
+    const carriedOut = reasons[0] === 'Revoked' ? first : twin;
+    const follower = carriedOut === first ? twin : first;
+    expect(readyMessage(follower)).toContain(`carried out for KeyRevocation ${carriedOut.metadata.name}`);
+    const records = (await journalOf(selfDomain)).journal.revocations.filter((r) => r.id === target.id);
+    expect(records.map((r) => r.requestedBy)).toEqual([carriedOut.metadata.name]);
+    const status = carriedOut.status ?? {};
     expect(Date.parse(status.revokedAt ?? '') - Date.parse(status.reissuedAt ?? '')).toBeGreaterThanOrEqual(
       3_000,
     );
@@ -327,6 +334,27 @@ describe('KeyRevocation', () => {
 
     operator = await OperatorProcess.start(env);
     await waitForRevocation(client, name, 'Revoked', 'Revoked');
+    // Audit records written before the kill and after the restart: every step, none lost.
+    const audited = [crashing, operator].flatMap((process) =>
+      process.entries().flatMap((line) => {
+        const record = line.revocation;
+        return line.audit === true &&
+          typeof record === 'object' &&
+          record !== null &&
+          'keyRevocation' in record &&
+          record.keyRevocation === name
+          ? [line.msg]
+          : [];
+      }),
+    );
+    expect(audited).toEqual(
+      expect.arrayContaining([
+        'revocation Accepted',
+        'revocation Tainted',
+        'revocation Reissued',
+        'revocation Revoked',
+      ]),
+    );
     const { all, bundlePem, jwks } = await documents(selfSigned);
     const key =
       target.type === 'X509'
@@ -375,8 +403,9 @@ describe('KeyRevocation', () => {
     expect(stale.ok, 'an SVID chaining to the revoked root fails against the new bundle').toBe(false);
   });
 
-  it('keeps a revoked key out after the KeyRevocations are gone and the operator restarts', async () => {
+  it('keeps revoked keys out after the KeyRevocations are gone and the operator restarts', async () => {
     const before = await journalOf(selfDomain);
+    const upstreamBefore = await journalOf(upstreamDomain);
     await client.request('DELETE', collectionPath(keyRevocations));
     await operator?.stop();
     operator = await OperatorProcess.start(env);
@@ -388,7 +417,19 @@ describe('KeyRevocation', () => {
     const after = await journalOf(selfDomain);
     expect(after.journal.revoked).toEqual(before.journal.revoked);
     expect(after.journal.bundle.sequence).toBe(before.journal.bundle.sequence);
-    const object = await readKeyRevocation(client, `${run}-x509`).catch(() => undefined);
-    expect(object).toBeUndefined();
+    // The upstream Secret still holds the revoked root in ca.crt: it stays out of every bundle.
+    const upstreamAfter = await journalOf(upstreamDomain);
+    expect(upstreamAfter.journal.revoked).toEqual(upstreamBefore.journal.revoked);
+    expect(upstreamAfter.journal.bundle.sequence).toBe(upstreamBefore.journal.bundle.sequence);
+    expectNotPublished(
+      (await documents(upstreamSigned)).all,
+      publishedKeyOfCertificate(root1.certificate),
+      'after the restart',
+    );
+    // No refused KeyRevocation ever reached the journals.
+    const requested = [...after.journal.revocations, ...upstreamAfter.journal.revocations].map(
+      (r) => r.requestedBy,
+    );
+    for (const refused of refusedNames) expect(requested).not.toContain(refused);
   });
 });
