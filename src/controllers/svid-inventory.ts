@@ -3,7 +3,7 @@ import { countBySigner, svidSigners } from '../core/revocation/signers.ts';
 import type { Informer } from '../kube/informer.ts';
 
 const entrySchema = z.object({
-  metadata: z.object({ namespace: z.string(), uid: z.string() }),
+  metadata: z.object({ name: z.string(), namespace: z.string(), uid: z.string() }),
   spec: z.object({
     trustDomainRef: z.object({ name: z.string() }),
     secret: z.object({ name: z.string() }),
@@ -19,16 +19,23 @@ const secretSchema = z.object({
   data: z.record(z.string(), z.string()).optional(),
 });
 
+/** One entry's Secret as the caches show it: which authorities signed its SVIDs. */
+export interface EntrySigners {
+  /** namespace/name of the RegistrationEntry. */
+  entry: string;
+  signers: string[];
+}
+
 /**
- * How many SVIDs each authority signed among the Secrets of a TrustDomain's entries, as the caches show
- * them now. Only the JWT data is decoded; certificates are known by their Secret's annotation.
+ * The signers of the SVIDs in the Secrets of a TrustDomain's entries, as the caches show them now. Only
+ * the JWT data is decoded; certificates are known by their Secret's annotation.
  */
-export function svidsBySigner(
+export function svidSignersOf(
   entries: Informer,
   secretCaches: (namespace: string) => Informer | undefined,
   trustDomainObject: string,
-): Map<string, number> {
-  const lists: string[][] = [];
+): EntrySigners[] {
+  const found: EntrySigners[] = [];
   for (const object of entries.list()) {
     const entry = entrySchema.safeParse(object);
     if (!entry.success || entry.data.spec.trustDomainRef.name !== trustDomainObject) continue;
@@ -40,8 +47,9 @@ export function svidsBySigner(
       continue;
     const jwtKeys = (entry.data.spec.jwtSVIDs ?? []).map((jwt) => jwt.key);
     const data = secret.data.data ?? {};
-    lists.push(
-      svidSigners({
+    found.push({
+      entry: `${namespace}/${entry.data.metadata.name}`,
+      signers: svidSigners({
         annotations: secret.data.metadata.annotations ?? {},
         jwtKeys,
         data: Object.fromEntries(
@@ -51,7 +59,15 @@ export function svidsBySigner(
           }),
         ),
       }),
-    );
+    });
   }
-  return countBySigner(lists);
+  return found;
 }
+
+/** How many SVIDs each authority signed among the Secrets of a TrustDomain's entries. */
+export const svidsBySigner = (
+  entries: Informer,
+  secretCaches: (namespace: string) => Informer | undefined,
+  trustDomainObject: string,
+): Map<string, number> =>
+  countBySigner(svidSignersOf(entries, secretCaches, trustDomainObject).map(({ signers }) => signers));

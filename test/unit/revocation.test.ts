@@ -451,6 +451,7 @@ describe('keyRevocationView', () => {
     validatedAt,
     published,
     trustDomainProblem: undefined,
+    waitingOn: [],
   });
   const recorded = (journal: Journal, name = 'leak') =>
     assessRevocation(request({ name }), context({ journal }));
@@ -476,6 +477,11 @@ describe('keyRevocationView', () => {
     expect(reissuing.phase).toBe('Tainted');
     expect(reissuing.condition.reason).toBe('Reissuing');
     expect(reissuing.condition.message).toContain('4 of 10 SVIDs');
+    const entries = ['a/one', 'a/two', 'b/three', 'b/four', 'c/five', 'c/six', 'd/seven'];
+    const named = keyRevocationView(recorded(journal), { ...seen(7, NOW, undefined), waitingOn: entries });
+    expect(named.condition.message).toContain(
+      'in the Secrets of a/one, a/two, b/three, b/four, c/five and 2 more',
+    );
     expect(reissuing.fields).toEqual({
       validatedAt: '2030-06-01T11:59:59.000Z',
       taintedAt: NOW.toISOString(),
@@ -587,6 +593,7 @@ describe('bundlePublished and trustDomainProblem', () => {
       remaining: 0,
       published: false,
       trustDomainProblem: stuck,
+      waitingOn: [],
       now: NOW,
       validatedAt: undefined,
     });

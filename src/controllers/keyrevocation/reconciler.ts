@@ -9,7 +9,6 @@ import { trustDomainSchema } from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import { assessRevocation, type RevocationAssessment } from '../../core/revocation/assess.ts';
-import { remainingSVIDs } from '../../core/revocation/progress.ts';
 import {
   blockedView,
   bundlePublished,
@@ -28,7 +27,7 @@ import type { AuditLog } from '../../observability/audit.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { JournalCache } from '../journal-cache.ts';
 import { writeStatus } from '../status-writer.ts';
-import { svidsBySigner } from '../svid-inventory.ts';
+import { svidSignersOf } from '../svid-inventory.ts';
 import { readUpstream } from '../trustdomain/upstream-secret.ts';
 import { requestOf, revocationContext } from './context.ts';
 
@@ -66,6 +65,7 @@ interface Assessed {
   /** The SPIFFE trust domain name. */
   trustDomain: string;
   remaining: number;
+  waitingOn: string[];
   published: boolean;
   trustDomainProblem: string | undefined;
 }
@@ -112,6 +112,7 @@ export class KeyRevocationReconciler {
     const { assessment } = assessed;
     const view = keyRevocationView(assessment, {
       remaining: assessed.remaining,
+      waitingOn: assessed.waitingOn,
       published: assessed.published,
       trustDomainProblem: assessed.trustDomainProblem,
       now: this.#options.now(),
@@ -171,16 +172,23 @@ export class KeyRevocationReconciler {
       requestOf(revocation),
       revocationContext({ trustDomain, journal, upstream, operatorNamespace, trustDomains, journals }),
     );
-    const counting = assessment.state === 'recorded' && assessment.record.reissuedAt === undefined;
+    const tainted =
+      assessment.state === 'recorded' && assessment.record.reissuedAt === undefined
+        ? new Set(assessment.record.taintedIds)
+        : undefined;
+    const waiting = tainted
+      ? svidSignersOf(this.#options.registrationEntries, this.#options.svidSecrets, reference).filter(
+          ({ signers }) => signers.some((id) => tainted.has(id)),
+        )
+      : [];
     return {
       assessment,
       trustDomain: trustDomain.spec.trustDomain,
-      remaining: counting
-        ? remainingSVIDs(
-            assessment.record.taintedIds,
-            svidsBySigner(this.#options.registrationEntries, this.#options.svidSecrets, reference),
-          )
-        : 0,
+      remaining: waiting.reduce(
+        (sum, { signers }) => sum + signers.filter((id) => tainted?.has(id)).length,
+        0,
+      ),
+      waitingOn: waiting.map(({ entry }) => entry).sort(),
       published: bundlePublished(trustDomain.status, journal.bundle.sequence),
       trustDomainProblem: trustDomainProblem(trustDomain.status),
     };

@@ -32,7 +32,7 @@ export interface AdvanceRevocationsResult {
 }
 
 /** SVIDs still signed by any of the ids. */
-export const remainingSVIDs = (ids: readonly string[], svidsBySigner: ReadonlyMap<string, number>): number =>
+const remainingSVIDs = (ids: readonly string[], svidsBySigner: ReadonlyMap<string, number>): number =>
   ids.reduce((sum, id) => sum + (svidsBySigner.get(id) ?? 0), 0);
 
 /**

@@ -43,6 +43,8 @@ export const blockedView = (
 export interface KeyRevocationObservation {
   /** SVIDs the tainted authorities still sign. */
   remaining: number;
+  /** The RegistrationEntries (namespace/name) whose Secrets hold them: named so a stuck one is found. */
+  waitingOn: readonly string[];
   /** Whether every bundle ConfigMap holds the bundle the journal last recorded. */
   published: boolean;
   /** Why the TrustDomain is not Ready, when it is not: a revocation under way waits for it. */
@@ -129,7 +131,7 @@ function viewOf(assessment: RevocationAssessment, observation: KeyRevocationObse
 function recordedView(
   record: RevocationRecord,
   own: boolean,
-  { remaining, published, validatedAt }: KeyRevocationObservation,
+  { remaining, waitingOn, published, validatedAt }: KeyRevocationObservation,
 ): KeyRevocationView {
   const target = describeTarget(record);
   const by = own ? '' : ` (carried out for KeyRevocation ${record.requestedBy})`;
@@ -169,7 +171,7 @@ function recordedView(
       phase: 'Tainted',
       condition: ready(
         RevocationConditionReason.Reissuing,
-        `${target} is tainted${by}; ${remaining} of ${Math.max(record.affectedSVIDs, remaining)} SVIDs it signed are still to be re-issued`,
+        `${target} is tainted${by}; ${remaining} of ${Math.max(record.affectedSVIDs, remaining)} SVIDs it signed are still to be re-issued${waitingOn.length > 0 ? `, in the Secrets of ${listEntries(waitingOn)}` : ''}`,
       ),
       fields,
     };
@@ -184,6 +186,13 @@ function recordedView(
     fields,
   };
 }
+
+const MAX_NAMED_ENTRIES = 5;
+
+const listEntries = (entries: readonly string[]): string =>
+  entries.length > MAX_NAMED_ENTRIES
+    ? `${entries.slice(0, MAX_NAMED_ENTRIES).join(', ')} and ${entries.length - MAX_NAMED_ENTRIES} more`
+    : entries.join(', ');
 
 type TrustDomainRevocations = NonNullable<TrustDomainStatus['revocations']>;
 
