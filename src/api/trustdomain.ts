@@ -212,4 +212,10 @@ export const trustDomainKind = {
 
 export const trustDomainSchema = objectSchema(trustDomainKind);
 export type TrustDomain = z.infer<typeof trustDomainSchema>;
+
+const claimSchema = z.object({ spec: z.object({ trustDomain: z.string() }) });
+
+/** The trust domain name a TrustDomain object claims, read without validating the rest of it. */
+export const claimedTrustDomain = (object: unknown): string | undefined =>
+  claimSchema.safeParse(object).data?.spec.trustDomain;
 export type TrustDomainSpec = z.infer<typeof trustDomainSpecSchema>;

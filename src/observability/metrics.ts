@@ -68,20 +68,14 @@ export class Metrics {
     help: 'Reconciles of RegistrationEntries that failed and were retried.',
     registers: [this.registry],
   });
-  readonly #revocationReissue = new Histogram({
-    name: METRIC_NAMES.revocationReissue,
-    help: "From a KeyRevocation's creation to every SVID signed by its target re-issued.",
-    labelNames: ['kind', 'reason'] as const,
-    buckets: REVOCATION_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly #revocationRevoked = new Histogram({
-    name: METRIC_NAMES.revocationRevoked,
-    help: "From a KeyRevocation's creation to its target gone from every bundle, its key destroyed.",
-    labelNames: ['kind', 'reason'] as const,
-    buckets: REVOCATION_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly #revocationReissue = this.#revocationHistogram(
+    METRIC_NAMES.revocationReissue,
+    "From a KeyRevocation's creation to every SVID signed by its target re-issued.",
+  );
+  readonly #revocationRevoked = this.#revocationHistogram(
+    METRIC_NAMES.revocationRevoked,
+    "From a KeyRevocation's creation to its target gone from every bundle, its key destroyed.",
+  );
   /** Each entry's trust domain and current X.509-SVID notAfter, for the soonest-expiry gauge. */
   readonly #svidExpiries = new Map<string, { trustDomain: string; notAfter: number }>();
 
@@ -102,6 +96,16 @@ export class Metrics {
           this.set({ trust_domain: trustDomain }, (notAfter - now().getTime()) / 1000);
         }
       },
+    });
+  }
+
+  #revocationHistogram(name: string, help: string) {
+    return new Histogram({
+      name,
+      help,
+      labelNames: ['kind', 'reason'] as const,
+      buckets: REVOCATION_BUCKETS,
+      registers: [this.registry],
     });
   }
 

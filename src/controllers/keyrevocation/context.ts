@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { gracePeriodMs, type KeyRevocation, keyRevocationSchema } from '../../api/keyrevocation.ts';
-import type { TrustDomain } from '../../api/trustdomain.ts';
+import { claimedTrustDomain, type TrustDomain } from '../../api/trustdomain.ts';
 import type { Journal } from '../../core/authorities/model.ts';
 import type { UpstreamCA } from '../../core/authorities/upstream.ts';
 import type { RevocationContext, RevocationRequest } from '../../core/revocation/assess.ts';
@@ -37,8 +36,6 @@ export function requestsFor(keyRevocations: Informer, trustDomainObject: string)
     .map(requestOf);
 }
 
-const trustDomainNameSchema = z.object({ spec: z.object({ trustDomain: z.string() }) });
-
 /** Everything assessRevocation needs for a trust domain, read from the caches. */
 export function revocationContext(options: {
   trustDomain: TrustDomain;
@@ -53,7 +50,7 @@ export function revocationContext(options: {
   const others = new Set(
     trustDomains
       .list()
-      .flatMap((object) => trustDomainNameSchema.safeParse(object).data?.spec.trustDomain ?? [])
+      .flatMap((object) => claimedTrustDomain(object) ?? [])
       .filter((other) => other !== name),
   );
   return {

@@ -2,7 +2,12 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { API_VERSION } from '../../api/group.ts';
 import { keyRevocationKind } from '../../api/keyrevocation.ts';
-import { type TrustDomain, trustDomainKind, trustDomainSchema } from '../../api/trustdomain.ts';
+import {
+  claimedTrustDomain,
+  type TrustDomain,
+  trustDomainKind,
+  trustDomainSchema,
+} from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
 import {
   ANNOTATION_REINITIALIZE_KEYS,
@@ -326,16 +331,16 @@ export class TrustDomainReconciler {
 
   #claims(): TrustDomainClaim[] {
     return this.#options.caches.trustDomains.list().flatMap((other): TrustDomainClaim[] => {
-      const spec = z.object({ trustDomain: z.string() }).safeParse(other.spec);
-      return spec.success
-        ? [
+      const claimed = claimedTrustDomain(other);
+      return claimed === undefined
+        ? []
+        : [
             {
               name: other.metadata.name,
-              trustDomain: spec.data.trustDomain,
+              trustDomain: claimed,
               creationTimestamp: other.metadata.creationTimestamp,
             },
-          ]
-        : [];
+          ];
     });
   }
 
@@ -617,11 +622,11 @@ export class TrustDomainReconciler {
 
   /** Drops the metrics of a deleted TrustDomain, unless another object serves the same name. */
   #forgetMetrics(object: KubeObject): void {
-    const spec = z.object({ trustDomain: z.string() }).safeParse(object.spec);
-    if (!spec.success) return;
+    const claimed = claimedTrustDomain(object);
+    if (claimed === undefined) return;
     const others = this.#claims().filter((claim) => claim.name !== object.metadata.name);
-    if (others.some((claim) => claim.trustDomain === spec.data.trustDomain)) return;
-    this.#options.metrics.forgetTrustDomain(spec.data.trustDomain);
+    if (others.some((claim) => claim.trustDomain === claimed)) return;
+    this.#options.metrics.forgetTrustDomain(claimed);
   }
 
   async #setFinalizers(object: KubeObject, finalizers: string[]): Promise<void> {
