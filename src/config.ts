@@ -16,6 +16,7 @@ const environmentSchema = z.object({
     .string()
     .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'must be a comma-separated list of namespace names')
     .optional(),
+  TRUSTLINE_SVID_SECRETS: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
   TRUSTLINE_CLUSTER_DOMAIN: z
     .string()
     .regex(/^[a-z0-9.-]+$/, 'must be a DNS domain')
@@ -27,7 +28,10 @@ export interface OperatorConfig {
   /** Where the journal Secrets and upstream CA Secrets live. */
   namespace: string;
   metrics: { host: string; port: number };
-  /** Namespaces where SVID Secrets may be written; every namespace when undefined. */
+  /**
+   * Namespaces where SVID Secrets may be written; every namespace when undefined, none when empty
+   * (TRUSTLINE_SVID_SECRETS=false: pods get identities through podCertificate volumes only).
+   */
   secretNamespaces: string[] | undefined;
   clusterDomain: string;
   /** A file for the audit stream; standard output when undefined. */
@@ -46,6 +50,7 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
     POD_NAMESPACE,
     TRUSTLINE_METRICS_ADDRESS,
     TRUSTLINE_SECRET_NAMESPACES,
+    TRUSTLINE_SVID_SECRETS,
     TRUSTLINE_CLUSTER_DOMAIN,
     TRUSTLINE_AUDIT_LOG,
   } = parsed.data;
@@ -57,7 +62,7 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
       host: host === '' ? '0.0.0.0' : host,
       port: Number(TRUSTLINE_METRICS_ADDRESS.slice(separator + 1)),
     },
-    secretNamespaces: TRUSTLINE_SECRET_NAMESPACES?.split(','),
+    secretNamespaces: TRUSTLINE_SVID_SECRETS === 'false' ? [] : TRUSTLINE_SECRET_NAMESPACES?.split(','),
     clusterDomain: TRUSTLINE_CLUSTER_DOMAIN,
     auditLog: TRUSTLINE_AUDIT_LOG,
   };

@@ -14,14 +14,18 @@ import {
 import type { OperatorConfig } from './config.ts';
 import { JournalCache } from './controllers/journal-cache.ts';
 import { KeyRevocationReconciler } from './controllers/keyrevocation/reconciler.ts';
+import { slimPod } from './controllers/podcertificate/pods.ts';
+import { PodCertificateSigner } from './controllers/podcertificate/signer.ts';
 import { RegistrationEntryReconciler } from './controllers/registrationentry/reconciler.ts';
 import { owningEntryName } from './controllers/registrationentry/svid-secrets.ts';
+import { SignerCache } from './controllers/signer-cache.ts';
 import { TrustDomainReconciler } from './controllers/trustdomain/reconciler.ts';
 import { labelValueFor } from './core/labels.ts';
 import { inProgress } from './core/revocation/progress.ts';
+import { discoverResource } from './kube/discovery.ts';
 import { EventRecorder } from './kube/events.ts';
 import { type ChangeType, Informer, type KubeObject, objectKey } from './kube/informer.ts';
-import { coreResources, type ResourceType, trustlineResource } from './kube/resources.ts';
+import { CERTIFICATES_GROUP, coreResources, type ResourceType, trustlineResource } from './kube/resources.ts';
 import { RestClient } from './kube/rest.ts';
 import { type ReconcileResult, WorkQueue } from './kube/workqueue.ts';
 import { AuditLog } from './observability/audit.ts';
@@ -38,6 +42,9 @@ export interface OperatorOptions {
   failpoint?: FailpointTrigger;
 }
 
+/** How long pod events gather before the entries of their namespace count their pods again. */
+const POD_CHANGE_BATCH_MS = 1_000;
+
 /** How long SVID Secret events gather before a revocation under way counts them again. */
 const REVOCATION_PROGRESS_BATCH_MS = 1_000;
 
@@ -46,6 +53,7 @@ const referencesSchema = z.object({
     trustDomain: z.string().optional(),
     trustDomainRef: z.object({ name: z.string() }).optional(),
     upstream: z.object({ secretName: z.string() }).optional(),
+    secret: z.object({ name: z.string() }).optional(),
   }),
 });
 const references = (object: KubeObject) => referencesSchema.safeParse(object).data?.spec;
@@ -110,7 +118,11 @@ export class Operator {
     const informer = (
       resource: ResourceType,
       onChange: (change: ChangeType, object: KubeObject) => void,
-      scope: { namespace?: string; labelSelector?: string } = {},
+      scope: {
+        namespace?: string;
+        labelSelector?: string;
+        transform?: (object: KubeObject) => KubeObject;
+      } = {},
     ) => {
       const created = new Informer(client, { resource, log, onChange, ...scope });
       informers.push(created);
@@ -227,8 +239,53 @@ export class Operator {
     const secretCaches = (namespace: string) =>
       svidSecretCaches instanceof Map ? svidSecretCaches.get(namespace) : svidSecretCaches;
 
+    // Projected-volume mode, where the apiserver serves it: versions come from discovery.
+    const requestResource = await discoverResource(client, CERTIFICATES_GROUP, 'podcertificaterequests');
+    const trustBundleResource = await discoverResource(client, CERTIFICATES_GROUP, 'clustertrustbundles');
+    log.info(
+      {
+        podCertificateRequests: requestResource && `${requestResource.group}/${requestResource.version}`,
+        clusterTrustBundles:
+          trustBundleResource && `${trustBundleResource.group}/${trustBundleResource.version}`,
+      },
+      'discovered the certificates API',
+    );
+    let signerQueue: WorkQueue | undefined;
+    const pods =
+      requestResource &&
+      informer(
+        coreResources.pods,
+        (_change, object) => {
+          // Batched: a rollout changes many pods of a namespace at once.
+          for (const entry of registrationEntries.list()) {
+            if (
+              entry.metadata.namespace === object.metadata.namespace &&
+              references(entry)?.secret === undefined
+            )
+              entryQueue?.addAfter(objectKey(entry), POD_CHANGE_BATCH_MS);
+          }
+        },
+        { transform: slimPod },
+      );
+    const podCertificateRequests =
+      requestResource &&
+      informer(requestResource, (change, object) => {
+        if (change !== 'deleted') signerQueue?.add(objectKey(object));
+      });
+    const clusterTrustBundles =
+      trustBundleResource &&
+      informer(
+        trustBundleResource,
+        (_change, object) => {
+          const owner = object.metadata.labels?.[LABEL_TRUST_DOMAIN_OBJECT];
+          if (owner) enqueueTrustDomains((trustDomain) => labelValueFor(trustDomain.metadata.name) === owner);
+        },
+        { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}` },
+      );
+
     const events = new EventRecorder(client, log, now);
     const journals = new JournalCache(secrets, settings.namespace);
+    const signers = new SignerCache();
     const entryReconciler = new RegistrationEntryReconciler({
       client,
       entries: registrationEntries,
@@ -236,7 +293,10 @@ export class Operator {
       namespaces,
       journals,
       secretCaches,
+      pods,
+      secretModeOff: settings.secretNamespaces?.length === 0,
       clusterDomain: settings.clusterDomain,
+      signers,
       log,
       now,
       metrics,
@@ -262,6 +322,8 @@ export class Operator {
       audit,
       events,
       failpoint,
+      clusterTrustBundles: trustBundleResource &&
+        clusterTrustBundles && { resource: trustBundleResource, cache: clusterTrustBundles },
     });
     const { server, address } = await startMetricsServer(metrics.registry, settings.metrics);
     log.info({ address: address.address, port: address.port }, 'serving metrics and health probes');
@@ -292,6 +354,27 @@ export class Operator {
       events,
     });
     revocationQueue = queue(keyRevocationKind.kind, revocationReconciler.reconcile);
+    if (requestResource && pods && podCertificateRequests) {
+      const signer = new PodCertificateSigner({
+        client,
+        resource: requestResource,
+        requests: podCertificateRequests,
+        pods,
+        entries: registrationEntries,
+        trustDomains,
+        namespaces,
+        journals,
+        signers,
+        clusterDomain: settings.clusterDomain,
+        log,
+        now,
+        metrics,
+        audit,
+        events,
+      });
+      signerQueue = queue('PodCertificateRequest', signer.reconcile);
+      for (const object of podCertificateRequests.list()) signerQueue.add(objectKey(object));
+    }
 
     for (const object of trustDomains.list()) trustDomainQueue.add(objectKey(object));
     for (const object of registrationEntries.list()) entryQueue.add(objectKey(object));

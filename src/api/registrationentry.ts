@@ -1,9 +1,15 @@
 import { z } from 'zod';
 import { ageColumn, type KindDefinition, objectSchema, readyColumn, reasonColumn } from './kind.ts';
-import { baseStatusFields, objectNameSchema } from './meta.ts';
+import { baseStatusFields, labelSelectorSchema, objectNameSchema } from './meta.ts';
 import { withRules } from './rules.ts';
 import { jwtSvidTtl, x509KeyTypeSchema, x509SvidTtl } from './trustdomain.ts';
 import { X509_DATA_KEYS } from './well-known.ts';
+
+/** What a pod-delivered entry's SPIFFE ID path may leave to be filled in from the pod it is issued to. */
+export const SPIFFE_ID_PLACEHOLDERS = ['{namespace}', '{serviceAccount}', '{podName}'] as const;
+/** The path with each placeholder stood in for by one letter, so the path rules see a filled-in ID. */
+const celFilled = SPIFFE_ID_PLACEHOLDERS.reduce((cel, p) => `${cel}.replace('${p}', 'x')`, 'self');
+const filled = (path: string) => SPIFFE_ID_PLACEHOLDERS.reduce((out, p) => out.replaceAll(p, 'x'), path);
 
 /** SPIFFE ID path rules (SPIFFE ID spec, section 2.2), each with the message a user sees. */
 export const spiffeIDPathSchema = withRules(
@@ -22,11 +28,17 @@ export const spiffeIDPathSchema = withRules(
       holds: (v) => !/(^|\/)\.\.?(\/|$)/.test(v),
     },
     {
-      cel: "self.matches('^[/A-Za-z0-9._-]*$')",
-      message: "path segments may only contain letters, digits, '.', '-' and '_'",
-      holds: (v) => /^[/A-Za-z0-9._-]*$/.test(v),
+      cel: `${celFilled}.matches('^[/A-Za-z0-9._-]*$')`,
+      message: `path segments may only contain letters, digits, '.', '-', '_' and the placeholders ${SPIFFE_ID_PLACEHOLDERS.join(', ')}`,
+      holds: (v) => /^[/A-Za-z0-9._-]*$/.test(filled(v)),
     },
   ],
+);
+
+export const hasPlaceholders = (path: string): boolean =>
+  SPIFFE_ID_PLACEHOLDERS.some((placeholder) => path.includes(placeholder));
+const celHasPlaceholders = SPIFFE_ID_PLACEHOLDERS.map((p) => `self.spiffeIDPath.contains('${p}')`).join(
+  ' || ',
 );
 
 export const dnsNameSchema = z
@@ -53,7 +65,25 @@ const secretKeySchema = withRules(
   ],
 );
 
-export const registrationEntrySpecSchema = z.object({
+const workloadSelectorSchema = withRules(
+  z
+    .object({
+      serviceAccountName: objectNameSchema.optional().describe('Pods that run as this ServiceAccount.'),
+      podSelector: labelSelectorSchema.optional().describe('Pods whose labels match.'),
+    })
+    .describe(
+      "Pods in the entry's namespace that receive this identity through podCertificate projected volumes; both parts must match when both are set.",
+    ),
+  [
+    {
+      cel: 'has(self.serviceAccountName) || has(self.podSelector)',
+      message: 'must name a serviceAccountName, a podSelector, or both',
+      holds: (v) => v.serviceAccountName !== undefined || v.podSelector !== undefined,
+    },
+  ],
+);
+
+const registrationEntrySpecFields = z.object({
   trustDomainRef: z
     .object({ name: objectNameSchema.describe('Name of the TrustDomain object.') })
     .describe('The TrustDomain that issues this identity.'),
@@ -84,8 +114,28 @@ export const registrationEntrySpecSchema = z.object({
       labels: z.record(z.string(), z.string()).optional(),
       annotations: z.record(z.string(), z.string()).optional(),
     })
-    .describe('Where the SVID is written.'),
+    .optional()
+    .describe('Secret mode: the Secret the SVIDs are written to.'),
+  workloadSelector: workloadSelectorSchema.optional(),
 });
+
+export const registrationEntrySpecSchema = withRules(registrationEntrySpecFields, [
+  {
+    cel: 'has(self.secret) != has(self.workloadSelector)',
+    message: 'must set exactly one of secret (Secret mode) and workloadSelector (podCertificate volumes)',
+    holds: (spec) => (spec.secret === undefined) !== (spec.workloadSelector === undefined),
+  },
+  {
+    cel: `has(self.workloadSelector) || !(${celHasPlaceholders})`,
+    message: `the placeholders ${SPIFFE_ID_PLACEHOLDERS.join(', ')} need a workloadSelector: a Secret serves no one pod`,
+    holds: (spec) => spec.workloadSelector !== undefined || !hasPlaceholders(spec.spiffeIDPath),
+  },
+  {
+    cel: '!has(self.workloadSelector) || !has(self.jwtSVIDs)',
+    message: 'jwtSVIDs need a secret: podCertificate volumes carry X.509-SVIDs only',
+    holds: (spec) => spec.workloadSelector === undefined || spec.jwtSVIDs === undefined,
+  },
+]);
 
 export const registrationEntryStatusSchema = z.object({
   ...baseStatusFields,
@@ -98,6 +148,19 @@ export const registrationEntryStatusSchema = z.object({
       renewAt: z.string(),
     })
     .optional(),
+  pods: z
+    .object({
+      signerName: z.string(),
+      selected: z.int().min(0).describe('Pods this entry selects.'),
+      served: z.int().min(0).describe('Of those, the pods this entry issues to.'),
+      servedByOthers: z
+        .array(z.object({ pod: z.string(), entry: z.string() }))
+        .max(10)
+        .optional()
+        .describe('Selected pods another entry serves (the first ten), and which.'),
+    })
+    .optional()
+    .describe('For a workloadSelector: the pods it selects and the signer their kubelets ask.'),
 });
 
 export const registrationEntryKind = {
@@ -122,3 +185,17 @@ export const registrationEntryKind = {
 export const registrationEntrySchema = objectSchema(registrationEntryKind);
 export type RegistrationEntry = z.infer<typeof registrationEntrySchema>;
 export type RegistrationEntrySpec = z.infer<typeof registrationEntrySpecSchema>;
+
+/** An entry in Secret mode: its SVIDs go to the Secret it names. */
+export type SecretModeEntry = RegistrationEntry & {
+  spec: { secret: NonNullable<RegistrationEntrySpec['secret']> };
+};
+export const isSecretMode = (entry: RegistrationEntry): entry is SecretModeEntry =>
+  entry.spec.secret !== undefined;
+
+/** An entry that serves pods through podCertificate projected volumes. */
+export type PodModeEntry = RegistrationEntry & {
+  spec: { workloadSelector: NonNullable<RegistrationEntrySpec['workloadSelector']> };
+};
+export const isPodMode = (entry: RegistrationEntry): entry is PodModeEntry =>
+  entry.spec.workloadSelector !== undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SIGNER_DOMAIN } from './group.ts';
 import { ageColumn, type KindDefinition, objectSchema, readyColumn, reasonColumn } from './kind.ts';
 import { baseStatusFields, labelSelectorSchema, objectNameSchema } from './meta.ts';
 import { duration, withRules } from './rules.ts';
@@ -136,6 +137,21 @@ const trustDomainSpecFields = z.object({
       namespace: objectNameSchema.describe('Namespace of the OIDC discovery ConfigMap.'),
     })
     .optional(),
+  podCertificates: z
+    .object({
+      signerName: z
+        .string()
+        .max(253)
+        .regex(
+          new RegExp(`^${SIGNER_DOMAIN.replaceAll('.', '\\.')}/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`),
+          `must be ${SIGNER_DOMAIN}/ followed by a lower case DNS name`,
+        )
+        .optional()
+        .describe(
+          `The signer kubelets name in podCertificate volumes; ${SIGNER_DOMAIN}/<TrustDomain name> if unset.`,
+        ),
+    })
+    .prefault({}),
   grants: z
     .array(claimGrantSchema)
     .max(32)
@@ -219,3 +235,7 @@ const claimSchema = z.object({ spec: z.object({ trustDomain: z.string() }) });
 export const claimedTrustDomain = (object: unknown): string | undefined =>
   claimSchema.safeParse(object).data?.spec.trustDomain;
 export type TrustDomainSpec = z.infer<typeof trustDomainSpecSchema>;
+
+/** The PodCertificateRequest signer a TrustDomain answers for. */
+export const signerNameOf = (trustDomain: Pick<TrustDomain, 'metadata' | 'spec'>): string =>
+  trustDomain.spec.podCertificates.signerName ?? `${SIGNER_DOMAIN}/${trustDomain.metadata.name}`;

@@ -66,3 +66,9 @@ export const ANNOTATION_SVID_AUTHORITY_ID = `${GROUP}/svid-authority-id`;
 export const ANNOTATION_SVID_NOT_AFTER = `${GROUP}/svid-not-after`;
 export const ANNOTATION_SVID_RENEW_AT = `${GROUP}/svid-renew-at`;
 export const ANNOTATION_SVID_SPEC_HASH = `${GROUP}/svid-spec-hash`;
+
+/**
+ * The one user annotation Trustline reads from a podCertificate volume (and so from the request's
+ * unverifiedUserAnnotations): the RegistrationEntry the pod asks for when several select it.
+ */
+export const USER_ANNOTATION_ENTRY = `${GROUP}/registration-entry`;

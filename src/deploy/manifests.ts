@@ -109,7 +109,7 @@ function aggregatedRoleDocuments(prefix: string) {
 
 /**
  * The chart's SVID Secret access: a Role per namespace listed in `secretNamespaces`, or one
- * ClusterRole when the list is empty. Helm control flow wraps documents rendered from the same rules.
+ * ClusterRole when the list is empty; none with `svidSecrets: false` (projected volumes only). Helm control flow wraps documents rendered from the same rules.
  */
 function helmSecretTemplate(): string {
   const names = { account: '__ACCOUNT__', role: '__ROLE__', namespace: '__NAMESPACE__' };
@@ -127,11 +127,12 @@ function helmSecretTemplate(): string {
   ).replace(HEADER, '');
   return (
     HEADER +
+    '{{- if .Values.svidSecrets }}\n' +
     '{{- if .Values.secretNamespaces }}\n{{- range .Values.secretNamespaces }}\n---\n' +
     perNamespace +
     '{{- end }}\n{{- else }}\n' +
     helmTemplate(clusterSecretDocuments(names)).replace(HEADER, '') +
-    '{{- end }}\n'
+    '{{- end }}\n{{- end }}\n'
   );
 }
 

@@ -1,11 +1,13 @@
-import { GROUP } from '../api/group.ts';
+import { GROUP, SIGNER_DOMAIN } from '../api/group.ts';
 import { allKinds } from '../api/kinds.ts';
 import { registrationEntryKind } from '../api/registrationentry.ts';
 import { trustDomainKind } from '../api/trustdomain.ts';
+import { CERTIFICATES_GROUP } from '../kube/resources.ts';
 
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
+  resourceNames?: string[];
   verbs: string[];
 }
 
@@ -25,6 +27,21 @@ export const operatorClusterRules: PolicyRule[] = [
   { apiGroups: [''], resources: ['namespaces'], verbs: READ },
   { apiGroups: [''], resources: ['configmaps'], verbs: [...READ, 'create', 'update', 'delete'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  // Projected-volume mode: answer kubelets' requests for pods, and publish each signer's trust bundle.
+  { apiGroups: [''], resources: ['pods'], verbs: READ },
+  { apiGroups: [CERTIFICATES_GROUP], resources: ['podcertificaterequests'], verbs: READ },
+  { apiGroups: [CERTIFICATES_GROUP], resources: ['podcertificaterequests/status'], verbs: ['update'] },
+  {
+    apiGroups: [CERTIFICATES_GROUP],
+    resources: ['signers'],
+    resourceNames: [`${SIGNER_DOMAIN}/*`],
+    verbs: ['sign', 'attest'],
+  },
+  {
+    apiGroups: [CERTIFICATES_GROUP],
+    resources: ['clustertrustbundles'],
+    verbs: [...READ, 'create', 'update', 'delete'],
+  },
 ];
 
 /**

@@ -32,6 +32,8 @@ export interface InformerOptions {
   namespace?: string;
   labelSelector?: string;
   onChange: (change: ChangeType, object: KubeObject) => void;
+  /** Keeps only what the controllers read of each object: a cache of every pod need not hold whole pods. */
+  transform?: (object: KubeObject) => KubeObject;
   log: Logger;
   /**
    * How long the apiserver keeps one watch open. The server ends the watch cleanly and it is resumed
@@ -214,7 +216,8 @@ export class Informer {
   }
 
   /** Notifies first and updates the cache after, so a failing handler sees the change again on relist. */
-  #apply(change: ChangeType, object: KubeObject): void {
+  #apply(change: ChangeType, received: KubeObject): void {
+    const object = this.#options.transform?.(received) ?? received;
     this.#options.onChange(change, object);
     if (change === 'deleted') this.#store.delete(objectKey(object));
     else this.#store.set(objectKey(object), object);

@@ -25,6 +25,7 @@ export const coreResources = {
   configMaps: core('configmaps', true),
   secrets: core('secrets', true),
   events: core('events', true),
+  pods: core('pods', true),
 } as const;
 
 const groupPrefix = (resource: ResourceType) =>
@@ -39,3 +40,6 @@ export function collectionPath(resource: ResourceType, namespace?: string): stri
 export function objectPath(resource: ResourceType, name: string, namespace?: string): string {
   return `${collectionPath(resource, namespace)}/${encodeURIComponent(name)}`;
 }
+
+/** The API group of PodCertificateRequests and ClusterTrustBundles; their version is discovered. */
+export const CERTIFICATES_GROUP = 'certificates.k8s.io';

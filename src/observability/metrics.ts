@@ -12,6 +12,8 @@ export const METRIC_NAMES = {
   svidRenewalFailures: 'trustline_svid_renewal_failures_total',
   revocationReissue: 'trustline_revocation_reissue_seconds',
   revocationRevoked: 'trustline_revocation_revoked_seconds',
+  podCertificateRequests: 'trustline_pod_certificate_requests_total',
+  podCertificateIssuance: 'trustline_pod_certificate_issuance_seconds',
 } as const;
 
 /** Revocations take from seconds (grace 0) to hours (a long grace period). */
@@ -63,6 +65,18 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly #podCertificateRequests = new Counter({
+    name: METRIC_NAMES.podCertificateRequests,
+    help: 'PodCertificateRequests Trustline answered, by outcome: Issued, Denied or Failed.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly #podCertificateIssuance = new Histogram({
+    name: METRIC_NAMES.podCertificateIssuance,
+    help: "From a PodCertificateRequest's creation to its certificate in status.",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly #renewalFailures = new Counter({
     name: METRIC_NAMES.svidRenewalFailures,
     help: 'Reconciles of RegistrationEntries that failed and were retried.',
@@ -112,6 +126,14 @@ export class Metrics {
   countIssued(type: 'x509' | 'jwt', reason: string, seconds: number): void {
     this.#svidsIssued.inc({ type, reason });
     if (type === 'x509') this.#issuance.observe(seconds);
+  }
+
+  countPodCertificate(
+    outcome: 'Issued' | 'Denied' | 'Failed',
+    secondsSinceRequest: number | undefined,
+  ): void {
+    this.#podCertificateRequests.inc({ outcome });
+    if (secondsSinceRequest !== undefined) this.#podCertificateIssuance.observe(secondsSinceRequest);
   }
 
   setSvidExpiry(entry: string, svid: { trustDomain: string; notAfter: Date } | undefined): void {

@@ -192,8 +192,8 @@ describe('SPIFFE ID path', () => {
     ['/a/./b', "must not contain a '.' or '..' path segment"],
     ['/a/..', "must not contain a '.' or '..' path segment"],
     ['/./a', "must not contain a '.' or '..' path segment"],
-    ['/a/b c', "path segments may only contain letters, digits, '.', '-' and '_'"],
-    ['/a/%41', "path segments may only contain letters, digits, '.', '-' and '_'"],
+    ['/a/b c', "path segments may only contain letters, digits, '.', '-', '_' and the placeholders {namespace}, {serviceAccount}, {podName}"],
+    ['/a/%41', "path segments may only contain letters, digits, '.', '-', '_' and the placeholders {namespace}, {serviceAccount}, {podName}"],
   ])('refuses %j with exactly one issue: %j', (path, message) => {
     expect(issuesOf(spiffeIDPathSchema, path)).toEqual([{ path: '', message }]);
   });
@@ -202,7 +202,7 @@ describe('SPIFFE ID path', () => {
     expect(issuesOf(spiffeIDPathSchema, 'a b/').map((issue) => issue.message)).toEqual([
       'must start with /',
       'must not end with /',
-      "path segments may only contain letters, digits, '.', '-' and '_'",
+      "path segments may only contain letters, digits, '.', '-', '_' and the placeholders {namespace}, {serviceAccount}, {podName}",
     ]);
   });
 });

@@ -24,6 +24,8 @@ describe('Metrics', () => {
       svidRenewalFailures: 'trustline_svid_renewal_failures_total',
       revocationReissue: 'trustline_revocation_reissue_seconds',
       revocationRevoked: 'trustline_revocation_revoked_seconds',
+      podCertificateRequests: 'trustline_pod_certificate_requests_total',
+      podCertificateIssuance: 'trustline_pod_certificate_issuance_seconds',
     });
   });
 

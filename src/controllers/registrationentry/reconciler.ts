@@ -1,26 +1,31 @@
 import { decodeJwt } from 'jose';
-import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
+  hasPlaceholders,
+  isPodMode,
+  isSecretMode,
   type RegistrationEntry,
   registrationEntryKind,
   registrationEntrySchema,
+  type SecretModeEntry,
 } from '../../api/registrationentry.ts';
-import { type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
+import { signerNameOf, type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
 import {
   ANNOTATION_SVID_AUTHORITY_ID,
   ANNOTATION_SVID_NOT_AFTER,
   ANNOTATION_SVID_RENEW_AT,
   ANNOTATION_SVID_SERIAL,
+  USER_ANNOTATION_ENTRY,
 } from '../../api/well-known.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import { activeAuthority, isExpired } from '../../core/authorities/lifecycle.ts';
 import type { Journal, JwtAuthority, X509Authority } from '../../core/authorities/model.ts';
 import { checkClaim } from '../../core/claims.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
+import { podEntryView } from '../../core/podcert/selection.ts';
 import { desiredIdentity } from '../../core/svid/desired-identity.ts';
-import { type JwtSvidSigner, mintJwtSvid, prepareJwtSigner } from '../../core/svid/jwt-svid.ts';
+import { mintJwtSvid } from '../../core/svid/jwt-svid.ts';
 import { EntryReason, issuanceCause } from '../../core/svid/reasons.ts';
 import {
   caBundleStale,
@@ -37,33 +42,22 @@ import {
   withBundle,
   withJwtSvids,
 } from '../../core/svid/secret-data.ts';
-import { mintX509Svid, prepareX509Signer, type X509SvidSigner } from '../../core/svid/x509-svid.ts';
-import type { EventRecorder } from '../../kube/events.ts';
+import { mintX509Svid } from '../../core/svid/x509-svid.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
-import type { RestClient } from '../../kube/rest.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
-import type { AuditLog } from '../../observability/audit.ts';
-import type { Metrics } from '../../observability/metrics.ts';
-import type { JournalCache } from '../journal-cache.ts';
+import { asPodEntry, parsePod, podEntriesIn, selectablePod } from '../podcertificate/pods.ts';
+import type { SigningContext } from '../signer-cache.ts';
 import { writeStatus } from '../status-writer.ts';
 import { type EntryRef, type SecretState, SvidSecrets } from './svid-secrets.ts';
 
-export interface EntryControllerOptions {
-  client: RestClient;
-  entries: Informer;
-  trustDomains: Informer;
-  namespaces: Informer;
-  journals: JournalCache;
+export interface EntryControllerOptions extends SigningContext {
+  /** The cache of pods, when the cluster serves PodCertificateRequests. */
+  pods?: Informer | undefined;
   /** The cache of Trustline's Secrets in a namespace; undefined where Secret mode may not write. */
   secretCaches: (namespace: string) => Informer | undefined;
-  clusterDomain: string;
-  log: Logger;
-  now: () => Date;
-  random?: () => number;
-  metrics: Metrics;
-  audit: AuditLog;
-  events: EventRecorder;
+  /** Set when the operator writes no SVID Secrets at all, so refusals say so. */
+  secretModeOff?: boolean;
 }
 
 const resource = trustlineResource(registrationEntryKind);
@@ -111,8 +105,6 @@ export class RegistrationEntryReconciler {
   readonly #options: EntryControllerOptions;
   readonly #secrets: SvidSecrets;
   readonly #random: () => number;
-  readonly #x509Signers = new Map<string, X509SvidSigner>();
-  readonly #jwtSigners = new Map<string, JwtSvidSigner>();
   /** Per entry: the inputs of its last sound reconcile, and when it must look again regardless. */
   readonly #settled = new Map<string, { fingerprint: string; wakeAt: number }>();
 
@@ -151,6 +143,87 @@ export class RegistrationEntryReconciler {
     }
   };
 
+  /**
+   * A workloadSelector entry signs nothing itself: kubelets ask for each pod's certificate. Its status
+   * tells which pods it selects, which of them it serves, and who serves the rest.
+   */
+  async #reconcilePodEntry(
+    object: KubeObject,
+    entry: RegistrationEntry,
+    trustDomain: TrustDomain,
+  ): Promise<ReconcileResult> {
+    const { pods, journals, entries } = this.#options;
+    const namespace = entry.metadata.namespace ?? '';
+    if (pods === undefined || !isPodMode(entry)) {
+      await this.#refuse(
+        object,
+        EntryReason.PodCertificatesUnavailable,
+        'this cluster does not serve PodCertificateRequests (certificates.k8s.io v1, or v1beta1 with the PodCertificateRequest feature gate): use spec.secret instead of spec.workloadSelector',
+      );
+      return undefined;
+    }
+    if (!hasPlaceholders(entry.spec.spiffeIDPath)) {
+      const verdict = this.#claim(namespace, trustDomain, entry.spec.spiffeIDPath, entry.spec.dnsNames ?? []);
+      if (!verdict.allowed) {
+        await this.#refuse(object, verdict.rule, verdict.message);
+        return undefined;
+      }
+    }
+    const journal = journals.get(trustDomain.spec.trustDomain);
+    if (journal instanceof JournalError || !journal || !activeAuthority(journal, 'X509')) {
+      await this.#refuse(
+        object,
+        EntryReason.TrustDomainNotReady,
+        `TrustDomain ${trustDomain.metadata.name} has no active X.509 authority yet`,
+      );
+      return { requeueAfterMs: RECHECK_MS };
+    }
+    const signerName = signerNameOf(trustDomain);
+    const candidates = podEntriesIn(entries, namespace, trustDomain.metadata.name);
+    const me = candidates.find((candidate) => candidate.name === entry.metadata.name) ?? asPodEntry(entry);
+    const view = podEntryView(
+      me,
+      pods.list().flatMap((podObject) => {
+        const pod = podObject.metadata.namespace === namespace ? parsePod(podObject) : undefined;
+        return pod ? [selectablePod(pod, signerName)] : [];
+      }),
+      candidates,
+    );
+    const spiffeId = `spiffe://${trustDomain.spec.trustDomain}${entry.spec.spiffeIDPath}`;
+    const others = view.servedByOthers.length;
+    await this.#report(
+      object,
+      ready(
+        EntryReason.ServingPods,
+        `serves ${view.served} of the ${view.selected} pods it selects as ${spiffeId} through signer ${signerName}${others > 0 ? `; ${others} selected pods are served by another entry (the pod names one through the ${USER_ANNOTATION_ENTRY} user annotation, or else the oldest entry wins)` : ''}`,
+        'True',
+      ),
+      {
+        spiffeID: spiffeId,
+        pods: {
+          signerName,
+          selected: view.selected,
+          served: view.served,
+          ...(others > 0 ? { servedByOthers: view.servedByOthers.slice(0, 10) } : {}),
+        },
+      },
+    );
+    return undefined;
+  }
+
+  #claim(namespace: string, trustDomain: TrustDomain, spiffeIDPath: string, dnsNames: readonly string[]) {
+    return checkClaim({
+      namespace,
+      namespaceLabels:
+        namespaceLabelsSchema.safeParse(this.#options.namespaces.get(namespace)).data?.metadata.labels ?? {},
+      trustDomain: trustDomain.spec.trustDomain,
+      spiffeIDPath,
+      dnsNames,
+      grants: trustDomain.spec.grants ?? [],
+      clusterDomain: this.#options.clusterDomain,
+    });
+  }
+
   async #reconcile(object: KubeObject, entry: RegistrationEntry, key: string): Promise<ReconcileResult> {
     const { now: clock, trustDomains, journals } = this.#options;
     const namespace = entry.metadata.namespace ?? '';
@@ -174,24 +247,18 @@ export class RegistrationEntryReconciler {
       return undefined;
     }
     const trustDomain: TrustDomain = trustDomainParsed.data;
+    if (!isSecretMode(entry)) return this.#reconcilePodEntry(object, entry, trustDomain);
     if (!this.#secrets.allowed(namespace)) {
       await this.#refuse(
         object,
         EntryReason.SecretNamespaceNotAllowed,
-        `Trustline may not write Secrets in namespace ${namespace}; it writes them only in the namespaces listed in TRUSTLINE_SECRET_NAMESPACES`,
+        this.#options.secretModeOff
+          ? 'Secret mode is off (TRUSTLINE_SVID_SECRETS=false): use spec.workloadSelector, and podCertificate volumes in the pods'
+          : `Trustline may not write Secrets in namespace ${namespace}; it writes them only in the namespaces listed in TRUSTLINE_SECRET_NAMESPACES`,
       );
       return undefined;
     }
-    const verdict = checkClaim({
-      namespace,
-      namespaceLabels:
-        namespaceLabelsSchema.safeParse(this.#options.namespaces.get(namespace)).data?.metadata.labels ?? {},
-      trustDomain: trustDomain.spec.trustDomain,
-      spiffeIDPath: entry.spec.spiffeIDPath,
-      dnsNames: entry.spec.dnsNames ?? [],
-      grants: trustDomain.spec.grants ?? [],
-      clusterDomain: this.#options.clusterDomain,
-    });
+    const verdict = this.#claim(namespace, trustDomain, entry.spec.spiffeIDPath, entry.spec.dnsNames ?? []);
     if (!verdict.allowed) {
       await this.#refuse(object, verdict.rule, verdict.message);
       return undefined;
@@ -209,7 +276,7 @@ export class RegistrationEntryReconciler {
       return { requeueAfterMs: RECHECK_MS };
     }
 
-    this.#forgetSigners(journal);
+    this.#options.signers.forgetUnfit(journal);
     const now = clock();
     const { identity, capped } = desiredIdentity(entry.spec, trustDomain.spec);
     const fraction = trustDomain.spec.svid.renewalPercentage / 100;
@@ -293,7 +360,7 @@ export class RegistrationEntryReconciler {
    * returns its content as it now is. Nothing is written when nothing drifted.
    */
   async #converge(
-    entry: RegistrationEntry,
+    entry: SecretModeEntry,
     ref: EntryRef,
     state: SecretState,
     input: IssuanceInput,
@@ -311,7 +378,7 @@ export class RegistrationEntryReconciler {
     let content: SvidSecretContent;
     const signed: { type: 'x509' | 'jwt'; trigger: ReissueTrigger; detail: Record<string, string> }[] = [];
     if (x509Trigger) {
-      const svid = mintX509Svid(this.#x509Signer(context.activeX509), {
+      const svid = mintX509Svid(this.#options.signers.x509(context.activeX509), {
         spiffeId: identity.spiffeId,
         dnsNames: identity.dnsNames,
         keyType: identity.keyType,
@@ -408,7 +475,7 @@ export class RegistrationEntryReconciler {
     trigger: ReissueTrigger,
     signed: { type: 'x509' | 'jwt'; trigger: ReissueTrigger; detail: Record<string, string> }[],
   ): Promise<string> {
-    const svid = await mintJwtSvid(this.#jwtSigner(context.activeJwt, context.trustDomain), {
+    const svid = await mintJwtSvid(this.#options.signers.jwt(context.activeJwt, context.trustDomain), {
       spiffeId: context.identity.spiffeId,
       audiences: jwt.audiences,
       ttlMs: jwt.ttlMs,
@@ -428,38 +495,7 @@ export class RegistrationEntryReconciler {
     return svid.token;
   }
 
-  /** Drops the signers of tainted and revoked authorities, so no copy of their keys stays in memory. */
-  #forgetSigners(journal: Journal): void {
-    const unfit = [
-      ...journal.revoked.map((revoked) => revoked.id),
-      ...journal.authorities.filter((a) => a.state === 'Tainted').map((a) => a.id),
-    ];
-    for (const id of unfit) {
-      this.#x509Signers.delete(id);
-      this.#jwtSigners.delete(id);
-    }
-  }
-
-  /** Signers are prepared once per authority: the key import is the expensive part. */
-  #x509Signer(authority: X509Authority): X509SvidSigner {
-    let signer = this.#x509Signers.get(authority.id);
-    if (!signer) {
-      signer = prepareX509Signer(authority);
-      this.#x509Signers.set(authority.id, signer);
-    }
-    return signer;
-  }
-
-  #jwtSigner(authority: JwtAuthority, trustDomain: string): JwtSvidSigner {
-    let signer = this.#jwtSigners.get(authority.id);
-    if (!signer) {
-      signer = prepareJwtSigner(authority, trustDomain);
-      this.#jwtSigners.set(authority.id, signer);
-    }
-    return signer;
-  }
-
-  async #conflict(object: KubeObject, entry: RegistrationEntry): Promise<ReconcileResult> {
+  async #conflict(object: KubeObject, entry: SecretModeEntry): Promise<ReconcileResult> {
     await this.#refuse(
       object,
       EntryReason.SecretConflict,

@@ -4,6 +4,7 @@ import { API_VERSION } from '../../api/group.ts';
 import { keyRevocationKind } from '../../api/keyrevocation.ts';
 import {
   claimedTrustDomain,
+  signerNameOf,
   type TrustDomain,
   trustDomainKind,
   trustDomainSchema,
@@ -51,9 +52,10 @@ import { conflictingOwner, type TrustDomainClaim } from '../../core/trustdomain/
 import { authorityPolicy, lifetimeProblem } from '../../core/trustdomain/lifetimes.ts';
 import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../../core/trustdomain/reasons.ts';
 import { activeX509Expiry, authorityStatuses } from '../../core/trustdomain/status.ts';
+import { KubeApiError } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
-import { objectPath, trustlineResource } from '../../kube/resources.ts';
+import { objectPath, type ResourceType, trustlineResource } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import type { AuditLog } from '../../observability/audit.ts';
@@ -63,6 +65,7 @@ import type { JournalCache } from '../journal-cache.ts';
 import { requestsFor, revocationContext } from '../keyrevocation/context.ts';
 import { writeStatus } from '../status-writer.ts';
 import { svidsBySigner } from '../svid-inventory.ts';
+import { publishClusterTrustBundle } from './cluster-trust-bundles.ts';
 import { JournalStore, type StoredJournal } from './journal-store.ts';
 import { publish, publishedCopies } from './publisher.ts';
 import { readUpstream } from './upstream-secret.ts';
@@ -90,6 +93,8 @@ export interface TrustDomainControllerOptions {
   audit: AuditLog;
   events: EventRecorder;
   failpoint: FailpointTrigger;
+  /** Where ClusterTrustBundles are served and the cache of Trustline's; unset on clusters without them. */
+  clusterTrustBundles?: { resource: ResourceType; cache: Informer } | undefined;
 }
 
 const resource = trustlineResource(trustDomainKind);
@@ -482,6 +487,10 @@ export class TrustDomainReconciler {
       },
       publishedCopies(configMaps, owner, CONTENT_OIDC_DISCOVERY),
     );
+    const trustBundleProblem = await this.#publishClusterTrustBundle(
+      trustDomain,
+      bundle.files[BUNDLE_PEM_KEY],
+    );
     if (changed) failpoint('bundle-published');
 
     const { foreign, failed } = published;
@@ -514,7 +523,9 @@ export class TrustDomainReconciler {
       .map((root) => Date.parse(root.notAfter))
       .filter((expiry) => expiry > now.getTime());
     const retries = [
-      ...(failed.length > 0 || discovery.failed.length > 0 ? [now.getTime() + PUBLISH_RETRY_MS] : []),
+      ...(failed.length > 0 || discovery.failed.length > 0 || trustBundleProblem
+        ? [now.getTime() + PUBLISH_RETRY_MS]
+        : []),
       ...(held ? [now.getTime() + HELD_RECHECK_MS] : []),
     ];
     const wakeAt = Math.min(
@@ -634,6 +645,38 @@ export class TrustDomainReconciler {
       contentType: 'application/merge-patch+json',
       body: { metadata: { finalizers, resourceVersion: object.metadata.resourceVersion } },
     });
+  }
+
+  /** The ClusterTrustBundle of the TrustDomain's signer; a failure is reported and retried, not thrown. */
+  async #publishClusterTrustBundle(trustDomain: TrustDomain, pem: string): Promise<string | undefined> {
+    const target = this.#options.clusterTrustBundles;
+    if (!target) return undefined;
+    const signerName = signerNameOf(trustDomain);
+    try {
+      await publishClusterTrustBundle(
+        this.#options.client,
+        target.resource,
+        target.cache,
+        {
+          name: trustDomain.metadata.name,
+          uid: trustDomain.metadata.uid ?? '',
+          signerName,
+        },
+        pem,
+      );
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof KubeApiError)) throw error;
+      const message = `the ClusterTrustBundle of signer ${signerName} was not written: ${error.message}`;
+      this.#options.log.warn({ trustDomain: trustDomain.metadata.name, err: error }, message);
+      await this.#options.events.record(
+        { apiVersion: trustDomain.apiVersion, kind: trustDomain.kind, metadata: trustDomain.metadata },
+        'Warning',
+        'ClusterTrustBundleNotPublished',
+        message,
+      );
+      return message;
+    }
   }
 
   #report(

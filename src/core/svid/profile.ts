@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { X509KeyType } from '../../api/trustdomain.ts';
 import { generateLeafKey, type LeafKey } from './leaf-key.ts';
-import { checkDnsNames, checkSpiffeId, svidNotAfter } from './validation.ts';
+import { checkDnsNames, checkSpiffeId, SvidError, svidNotAfter } from './validation.ts';
 import type { X509SvidSigner } from './x509-signer.ts';
 import type { X509SvidParams } from './x509-svid.ts';
 
@@ -55,20 +55,27 @@ export const serialHex = (serial: Buffer): string => serial.toString('hex').repl
 export const svidNotBefore = (now: Date): Date =>
   new Date(Math.floor((now.getTime() - BACKDATE_MS) / 1000) * 1000);
 
-/** What both ways of building an X.509-SVID start from: checked inputs, validity, serial and a fresh key. */
-export interface LeafPlan {
+/** The certificate's content: checked names, validity, serial and the subject's public key. */
+export interface CertificatePlan {
   spiffeId: string;
   dnsNames: string[];
   keyType: X509KeyType;
   notBefore: Date;
   notAfter: Date;
   serial: Buffer;
+  /** DER SubjectPublicKeyInfo. */
+  spki: Buffer;
+}
+
+/** What both ways of building an X.509-SVID start from: the certificate's content and a fresh key. */
+export interface LeafPlan extends CertificatePlan {
   key: LeafKey;
 }
 
 export function planLeaf(signer: X509SvidSigner, params: X509SvidParams): LeafPlan {
   const { spiffeId, ttlMs, now, keyType = 'EC-P256' } = params;
   checkSpiffeId(spiffeId, signer.trustDomain);
+  const key = generateLeafKey(keyType);
   return {
     spiffeId,
     dnsNames: checkDnsNames(params.dnsNames ?? []),
@@ -76,6 +83,37 @@ export function planLeaf(signer: X509SvidSigner, params: X509SvidParams): LeafPl
     notAfter: svidNotAfter(now, ttlMs, signer.notAfter),
     notBefore: svidNotBefore(now),
     serial: randomSerial(),
-    key: generateLeafKey(keyType),
+    spki: key.spki,
+    key,
+  };
+}
+
+/** A certificate for a key someone else holds (a kubelet's), with a validity chosen by the caller. */
+export interface SubjectKeyRequest {
+  spiffeId: string;
+  dnsNames?: readonly string[];
+  spki: Buffer;
+  keyType: X509KeyType;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export function planCertificate(signer: X509SvidSigner, request: SubjectKeyRequest): CertificatePlan {
+  const { spiffeId, spki, keyType, notBefore, notAfter } = request;
+  checkSpiffeId(spiffeId, signer.trustDomain);
+  if (notAfter.getTime() > signer.notAfter.getTime() || notAfter.getTime() <= notBefore.getTime()) {
+    throw new SvidError(
+      'InvalidTtl',
+      `validity ${notBefore.toISOString()} to ${notAfter.toISOString()} does not fit the authority, valid until ${signer.notAfter.toISOString()}`,
+    );
+  }
+  return {
+    spiffeId,
+    dnsNames: checkDnsNames(request.dnsNames ?? []),
+    keyType,
+    notBefore,
+    notAfter,
+    serial: randomSerial(),
+    spki,
   };
 }

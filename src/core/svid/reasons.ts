@@ -9,6 +9,8 @@ export const EntryReason = {
   SecretNamespaceNotAllowed: 'SecretNamespaceNotAllowed',
   SecretConflict: 'SecretConflict',
   IssuanceFailed: 'IssuanceFailed',
+  ServingPods: 'ServingPods',
+  PodCertificatesUnavailable: 'PodCertificatesUnavailable',
 } as const;
 
 /** Why an SVID was signed, as audit records, events and metrics give it. */

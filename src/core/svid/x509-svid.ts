@@ -17,7 +17,16 @@ import {
   time,
   unsignedInteger,
 } from './der.ts';
-import { enciphers, OIDS, planLeaf, SUBJECT_ORGANIZATION, serialHex } from './profile.ts';
+import {
+  type CertificatePlan,
+  enciphers,
+  OIDS,
+  planCertificate,
+  planLeaf,
+  SUBJECT_ORGANIZATION,
+  type SubjectKeyRequest,
+  serialHex,
+} from './profile.ts';
 import type { X509SvidSigner } from './x509-signer.ts';
 
 export { prepareX509Signer, type X509SvidSigner } from './x509-signer.ts';
@@ -33,19 +42,23 @@ export interface X509SvidParams {
   now: Date;
 }
 
-export interface X509Svid {
+/** An X.509-SVID without its private key: what signing someone else's public key yields. */
+export interface SignedX509Svid {
   /** The leaf certificate, PEM. */
   certificate: string;
   /** PEM certificates that follow the leaf up to the roots' issuer; empty for a self-signed authority. */
   chain: string[];
-  /** The leaf's private key, PKCS#8 PEM. */
-  privateKey: string;
   /** Lower-case hex of the serial number. */
   serial: string;
   notBefore: Date;
   notAfter: Date;
   authorityId: string;
   keyType: X509KeyType;
+}
+
+export interface X509Svid extends SignedX509Svid {
+  /** The leaf's private key, PKCS#8 PEM. */
+  privateKey: string;
 }
 
 const extension = (id: string, critical: boolean, value: Uint8Array): Buffer =>
@@ -71,16 +84,17 @@ const SAN_OID = oid(OIDS.subjectAltName);
  * authority's key: the same certificate as mintX509SvidWithBuilder, without a generic builder's costs.
  */
 export function mintX509Svid(signer: X509SvidSigner, params: X509SvidParams): X509Svid {
-  const {
-    spiffeId,
-    dnsNames,
-    keyType,
-    notBefore,
-    notAfter,
-    serial,
-    key: { spki, privateKey },
-  } = planLeaf(signer, params);
+  const plan = planLeaf(signer, params);
+  return { ...encodeSvid(signer, plan), privateKey: plan.key.privateKey };
+}
 
+/** Signs an X.509-SVID for a public key whose private half Trustline never sees, such as a kubelet's. */
+export function signX509Svid(signer: X509SvidSigner, request: SubjectKeyRequest): SignedX509Svid {
+  return encodeSvid(signer, planCertificate(signer, request));
+}
+
+function encodeSvid(signer: X509SvidSigner, plan: CertificatePlan): SignedX509Svid {
+  const { spiffeId, dnsNames, keyType, notBefore, notAfter, serial, spki } = plan;
   const sans = [implicit(6, Buffer.from(spiffeId, 'latin1'))];
   for (const name of dnsNames) sans.push(implicit(2, Buffer.from(name, 'latin1')));
   const tbs = sequence(
@@ -111,7 +125,6 @@ export function mintX509Svid(signer: X509SvidSigner, params: X509SvidParams): X5
   return {
     certificate: encodePem('CERTIFICATE', certificate),
     chain: [...signer.chain],
-    privateKey,
     serial: serialHex(serial),
     notBefore,
     notAfter,

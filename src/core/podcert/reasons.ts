@@ -1,0 +1,12 @@
+import type { ClaimRule } from '../claims.ts';
+import type { SelectionDenial } from './selection.ts';
+
+/** Reasons of the Denied and Failed conditions Trustline sets on PodCertificateRequests. */
+export type PodCertificateDenial =
+  | SelectionDenial
+  | ClaimRule
+  | 'UnknownSigner'
+  | 'PodNotFound'
+  | 'UnsupportedKeyType';
+
+export type PodCertificateFailure = 'MalformedRequest' | 'AuthorityLifetimeTooShort' | 'StatusRejected';
