@@ -56,6 +56,13 @@ export const keyRevocationStatusSchema = z.object({
   revokedAt: instant('When the target left every bundle and its private key was destroyed.'),
   affectedSVIDs: z.int().min(0).optional().describe('SVIDs signed by the target when it was tainted.'),
   reissuedSVIDs: z.int().min(0).optional().describe('Of those, how many have been re-issued.'),
+  outstandingPodCertificates: z
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Certificates the target signed for podCertificate volumes whose refresh time has not come: a grace period waits for them, KeyCompromise does not.',
+    ),
 });
 
 export const keyRevocationKind = {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { x509 } from '../core/authorities/x509.ts';
+import type { PodCertificateRecord } from '../core/revocation/pod-certificates.ts';
 import { countBySigner, svidSigners } from '../core/revocation/signers.ts';
 import type { Informer } from '../kube/informer.ts';
 
@@ -71,3 +73,46 @@ export const svidsBySigner = (
   trustDomainObject: string,
 ): Map<string, number> =>
   countBySigner(svidSignersOf(entries, secretCaches, trustDomainObject).map(({ signers }) => signers));
+
+const issuedRequestSchema = z.object({
+  metadata: z.object({ uid: z.string() }),
+  spec: z.object({ signerName: z.string() }),
+  status: z.object({ certificateChain: z.string().min(1), beginRefreshAt: z.string(), notAfter: z.string() }),
+});
+
+/** A certificate's signer never changes: each issued request's leaf is parsed once while it exists. */
+let signerOfRequest = new Map<string, string>();
+
+/** The certificates issued to PodCertificateRequests of a signer, as the cache shows them now. */
+export function podCertificatesOf(
+  requests: Informer | undefined,
+  signerName: string,
+): PodCertificateRecord[] {
+  if (!requests) return [];
+  const found: PodCertificateRecord[] = [];
+  const known = signerOfRequest;
+  signerOfRequest = new Map();
+  for (const object of requests.list()) {
+    const request = issuedRequestSchema.safeParse(object).data;
+    if (!request) continue;
+    const signerId = known.get(request.metadata.uid) ?? leafIssuerId(request.status.certificateChain) ?? '';
+    signerOfRequest.set(request.metadata.uid, signerId);
+    if (request.spec.signerName !== signerName) continue;
+    found.push({
+      signerId,
+      beginRefreshAt: new Date(request.status.beginRefreshAt),
+      notAfter: new Date(request.status.notAfter),
+    });
+  }
+  return found;
+}
+
+/** The authority key id of the chain's leaf: the subject key id of the X.509 authority that signed it. */
+function leafIssuerId(chain: string): string | undefined {
+  try {
+    const leaf = chain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0];
+    return leaf && new x509.X509Certificate(leaf).getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
+  } catch {
+    return undefined;
+  }
+}

@@ -5,7 +5,7 @@ import { clusterTrustBundleName } from '../../src/core/bundle/cluster-trust-bund
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { objectPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
-import { createKeyRevocation, waitForRevocation } from './key-revocations.ts';
+import { createKeyRevocation, readyMessage, waitForRevocation } from './key-revocations.ts';
 import {
   CTB_V1,
   certificatesIn,
@@ -213,5 +213,31 @@ describe('Trustline as a PodCertificateRequest signer (certificates.k8s.io/v1, N
         : bundle;
     });
     expect(certificatesIn(after.spec.trustBundle).length).toBeGreaterThan(0);
+  });
+
+  it('holds a revocation with a grace period until the pod certificates of the key are past their refresh time', async () => {
+    const { name } = await request(nodeA, 'web-0');
+    const answer = await waitForAnswer(client, namespace, name);
+    expect(answer.answer.type).toBe('Issued');
+    const stored = await readJournal(client, operatorNamespace, trustDomain);
+    if (!stored) throw new Error(`no journal for ${trustDomain}`);
+    const signing = activeX509(stored.journal);
+    const revocation = uniqueName('retire');
+    await createKeyRevocation(client, revocation, {
+      trustDomainRef: { name: tdName },
+      authority: { kind: 'X509', id: signing.id },
+      reason: 'Superseded',
+      gracePeriod: '0s',
+    });
+    const waiting = await waitFor('the revocation to count the outstanding pod certificate', async () => {
+      const object = await waitForRevocation(client, revocation, 'Tainted', 'Reissuing');
+      return object.status?.outstandingPodCertificates === 1 ? object : undefined;
+    });
+    expect(readyMessage(waiting)).toContain(
+      '1 in podCertificate volumes wait for their kubelets to refresh them',
+    );
+    expect(waiting.status?.affectedSVIDs).toBe(1);
+    // beginRefreshAt is about an hour away: the key stays in the ClusterTrustBundle meanwhile.
+    expect((await readTrustBundle()).spec.trustBundle).toContain(signing.certificate.trim().split('\n')[1]);
   });
 });

@@ -192,8 +192,14 @@ describe('SPIFFE ID path', () => {
     ['/a/./b', "must not contain a '.' or '..' path segment"],
     ['/a/..', "must not contain a '.' or '..' path segment"],
     ['/./a', "must not contain a '.' or '..' path segment"],
-    ['/a/b c', "path segments may only contain letters, digits, '.', '-', '_' and the placeholders {namespace}, {serviceAccount}, {podName}"],
-    ['/a/%41', "path segments may only contain letters, digits, '.', '-', '_' and the placeholders {namespace}, {serviceAccount}, {podName}"],
+    [
+      '/a/b c',
+      "path segments may only contain letters, digits, '.', '-', '_' and the placeholders {namespace}, {serviceAccount}, {podName}",
+    ],
+    [
+      '/a/%41',
+      "path segments may only contain letters, digits, '.', '-', '_' and the placeholders {namespace}, {serviceAccount}, {podName}",
+    ],
   ])('refuses %j with exactly one issue: %j', (path, message) => {
     expect(issuesOf(spiffeIDPathSchema, path)).toEqual([{ path: '', message }]);
   });

@@ -5,10 +5,11 @@ import {
   keyRevocationSchema,
   keyRevocationStatusSchema,
 } from '../../api/keyrevocation.ts';
-import { trustDomainSchema } from '../../api/trustdomain.ts';
+import { signerNameOf, trustDomainSchema } from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import { assessRevocation, type RevocationAssessment } from '../../core/revocation/assess.ts';
+import { outstandingPodCertificates } from '../../core/revocation/pod-certificates.ts';
 import {
   blockedView,
   bundlePublished,
@@ -27,7 +28,7 @@ import type { AuditLog } from '../../observability/audit.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { JournalCache } from '../journal-cache.ts';
 import { writeStatus } from '../status-writer.ts';
-import { svidSignersOf } from '../svid-inventory.ts';
+import { podCertificatesOf, svidSignersOf } from '../svid-inventory.ts';
 import { readUpstream } from '../trustdomain/upstream-secret.ts';
 import { requestOf, revocationContext } from './context.ts';
 
@@ -39,6 +40,8 @@ export interface KeyRevocationControllerOptions {
   /** Secrets in the operator's namespace: upstream CAs. */
   secrets: Informer;
   svidSecrets: (namespace: string) => Informer | undefined;
+  /** PodCertificateRequests, where the cluster serves them. */
+  podCertificateRequests?: Informer | undefined;
   journals: JournalCache;
   operatorNamespace: string;
   now: () => Date;
@@ -65,6 +68,7 @@ interface Assessed {
   /** The SPIFFE trust domain name. */
   trustDomain: string;
   remaining: number;
+  outstandingPodCertificates: number;
   waitingOn: string[];
   published: boolean;
   trustDomainProblem: string | undefined;
@@ -112,6 +116,7 @@ export class KeyRevocationReconciler {
     const { assessment } = assessed;
     const view = keyRevocationView(assessment, {
       remaining: assessed.remaining,
+      outstandingPodCertificates: assessed.outstandingPodCertificates,
       waitingOn: assessed.waitingOn,
       published: assessed.published,
       trustDomainProblem: assessed.trustDomainProblem,
@@ -181,13 +186,21 @@ export class KeyRevocationReconciler {
           ({ signers }) => signers.some((id) => tainted.has(id)),
         )
       : [];
+    const pods = tainted
+      ? outstandingPodCertificates(
+          podCertificatesOf(this.#options.podCertificateRequests, signerNameOf(trustDomain)),
+          [...tainted],
+          now(),
+        ).length
+      : 0;
+    const waitsForPods = assessment.state === 'recorded' && assessment.record.reason !== 'KeyCompromise';
     return {
       assessment,
       trustDomain: trustDomain.spec.trustDomain,
-      remaining: waiting.reduce(
-        (sum, { signers }) => sum + signers.filter((id) => tainted?.has(id)).length,
-        0,
-      ),
+      remaining:
+        waiting.reduce((sum, { signers }) => sum + signers.filter((id) => tainted?.has(id)).length, 0) +
+        (waitsForPods ? pods : 0),
+      outstandingPodCertificates: pods,
       waitingOn: waiting.map(({ entry }) => entry).sort(),
       published: bundlePublished(trustDomain.status, journal.bundle.sequence),
       trustDomainProblem: trustDomainProblem(trustDomain.status),

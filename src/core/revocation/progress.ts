@@ -1,6 +1,11 @@
 import { activeAuthority } from '../authorities/lifecycle.ts';
 import type { Journal, RevocationRecord, RevokedAuthority } from '../authorities/model.ts';
 import type { RevocationPlan, RevocationRequest } from './assess.ts';
+import {
+  outstandingPodCertificates,
+  type PodCertificateRecord,
+  validPodCertificates,
+} from './pod-certificates.ts';
 import { describeTarget } from './target.ts';
 
 export type RevocationStepName = 'Tainted' | 'Hastened' | 'Reissued' | 'Revoked';
@@ -22,6 +27,8 @@ export interface AdvanceRevocationsInput {
   followers?: readonly RevocationRequest[];
   /** How many SVIDs each authority id (X.509 subject key id or JWT kid) signed, as the caches show now. */
   svidsBySigner: ReadonlyMap<string, number>;
+  /** Certificates issued to PodCertificateRequests of the trust domain's signer. */
+  podCertificates?: readonly PodCertificateRecord[];
 }
 
 export interface AdvanceRevocationsResult {
@@ -41,7 +48,12 @@ const remainingSVIDs = (ids: readonly string[], svidsBySigner: ReadonlyMap<strin
  * run again at the same `now` with the same counts, it changes nothing.
  */
 export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevocationsResult {
-  const { now, plans, svidsBySigner, followers = [] } = input;
+  const { now, plans, svidsBySigner, followers = [], podCertificates = [] } = input;
+  // A key that leaked waits for no kubelet: pods holding its certificates are cut off with it.
+  const waitingPods = (record: Pick<RevocationRecord, 'reason' | 'taintedIds'>) =>
+    record.reason === 'KeyCompromise'
+      ? []
+      : outstandingPodCertificates(podCertificates, record.taintedIds, now);
   const at = now.toISOString();
   const steps: RevocationStep[] = [];
   let { authorities, revoked, revocations } = input.journal;
@@ -58,7 +70,8 @@ export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevoc
       taintedIds,
       rotated,
       taintedAt: at,
-      affectedSVIDs: remainingSVIDs(taintedIds, svidsBySigner),
+      affectedSVIDs:
+        remainingSVIDs(taintedIds, svidsBySigner) + validPodCertificates(podCertificates, taintedIds, now),
     };
     const tainted = new Set(taintedIds);
     const type = request.kind === 'JWT' ? 'JWT' : 'X509';
@@ -81,11 +94,16 @@ export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevoc
       next = { ...next, gracePeriodMs: shortest };
       steps.push({ step: 'Hastened', record: next });
     }
-    if (next.reissuedAt === undefined && remainingSVIDs(next.taintedIds, svidsBySigner) === 0) {
+    const pods = next.reissuedAt === undefined ? waitingPods(next) : [];
+    if (next.reissuedAt === undefined && remainingSVIDs(next.taintedIds, svidsBySigner) + pods.length === 0) {
       next = { ...next, reissuedAt: at };
       steps.push({ step: 'Reissued', record: next });
     }
-    if (next.reissuedAt === undefined) return next;
+    if (next.reissuedAt === undefined) {
+      // Time alone moves pod certificates past their refresh: wake for the first of them.
+      for (const pod of pods) nextCheckAt = Math.min(nextCheckAt ?? Infinity, pod.beginRefreshAt.getTime());
+      return next;
+    }
     const graceEnds = Date.parse(next.reissuedAt) + next.gracePeriodMs;
     if (now.getTime() < graceEnds) {
       nextCheckAt = Math.min(nextCheckAt ?? graceEnds, graceEnds);
@@ -146,7 +164,7 @@ export function revocationStepMessage(step: RevocationStepName, record: Revocati
   const target = describeTarget(record);
   switch (step) {
     case 'Tainted':
-      return `${target} tainted (${record.reason}, KeyRevocation ${record.requestedBy})${record.rotated ? '; a newly minted replacement signs from now on' : ''}: ${record.affectedSVIDs} SVIDs it signed are re-issued`;
+      return `${target} tainted (${record.reason}, KeyRevocation ${record.requestedBy})${record.rotated ? '; a newly minted replacement signs from now on' : ''}: ${record.affectedSVIDs} SVIDs it signed are re-issued or, in podCertificate volumes, refreshed by their kubelets`;
     case 'Hastened':
       return `another KeyRevocation shortened the grace period of ${target} to ${record.gracePeriodMs / 1000}s`;
     case 'Reissued':

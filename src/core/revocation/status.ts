@@ -41,8 +41,10 @@ export const blockedView = (
 ): KeyRevocationView => ({ phase, condition: ready(reason, message), fields: {} });
 
 export interface KeyRevocationObservation {
-  /** SVIDs the tainted authorities still sign. */
+  /** SVIDs the tainted authorities still sign, counting pod certificates the revocation waits for. */
   remaining: number;
+  /** Certificates in podCertificate volumes not yet past their refresh time. */
+  outstandingPodCertificates?: number;
   /** The RegistrationEntries (namespace/name) whose Secrets hold them: named so a stuck one is found. */
   waitingOn: readonly string[];
   /** Whether every bundle ConfigMap holds the bundle the journal last recorded. */
@@ -131,7 +133,7 @@ function viewOf(assessment: RevocationAssessment, observation: KeyRevocationObse
 function recordedView(
   record: RevocationRecord,
   own: boolean,
-  { remaining, waitingOn, published, validatedAt }: KeyRevocationObservation,
+  { remaining, waitingOn, published, validatedAt, outstandingPodCertificates = 0 }: KeyRevocationObservation,
 ): KeyRevocationView {
   const target = describeTarget(record);
   const by = own ? '' : ` (carried out for KeyRevocation ${record.requestedBy})`;
@@ -144,6 +146,7 @@ function recordedView(
     ...(record.rotated ? { rotatedAt: record.taintedAt } : {}),
     ...(record.replacedBy === undefined ? {} : { replacedBy: record.replacedBy }),
     ...(record.reissuedAt === undefined ? {} : { reissuedAt: record.reissuedAt }),
+    ...(record.revokedAt === undefined ? { outstandingPodCertificates } : {}),
   };
   if (record.revokedAt !== undefined && !published) {
     return {
@@ -171,7 +174,7 @@ function recordedView(
       phase: 'Tainted',
       condition: ready(
         RevocationConditionReason.Reissuing,
-        `${target} is tainted${by}; ${remaining} of ${Math.max(record.affectedSVIDs, remaining)} SVIDs it signed are still to be re-issued${waitingOn.length > 0 ? `, in the Secrets of ${listEntries(waitingOn)}` : ''}`,
+        `${target} is tainted${by}; ${remaining} of ${Math.max(record.affectedSVIDs, remaining)} SVIDs it signed are still to be re-issued${waitingOn.length > 0 ? `, in the Secrets of ${listEntries(waitingOn)}` : ''}${outstandingPodCertificates > 0 ? `; ${outstandingPodCertificates} in podCertificate volumes wait for their kubelets to refresh them` : ''}`,
       ),
       fields,
     };
