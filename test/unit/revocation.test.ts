@@ -258,6 +258,66 @@ describe('advanceRevocations', () => {
     expect(inProgress(result.journal)).toHaveLength(1);
   });
 
+  describe('with certificates issued to PodCertificateRequests', () => {
+    const podCertificates = [
+      // Refreshes in half an hour; another in two hours; one already past its refresh time.
+      {
+        signerId: 'aa01',
+        beginRefreshAt: new Date(NOW.getTime() + HOUR / 2),
+        notAfter: new Date(NOW.getTime() + HOUR),
+      },
+      {
+        signerId: 'aa01',
+        beginRefreshAt: new Date(NOW.getTime() + 2 * HOUR),
+        notAfter: new Date(NOW.getTime() + 4 * HOUR),
+      },
+      {
+        signerId: 'aa01',
+        beginRefreshAt: new Date(NOW.getTime() - HOUR),
+        notAfter: new Date(NOW.getTime() + HOUR),
+      },
+      {
+        signerId: 'other',
+        beginRefreshAt: new Date(NOW.getTime() + HOUR),
+        notAfter: new Date(NOW.getTime() + 2 * HOUR),
+      },
+    ];
+    const taint = (reason: RevocationRequest['reason']) =>
+      advanceRevocations({
+        journal: selfSigned,
+        now: NOW,
+        plans: [accepted({ reason })],
+        svidsBySigner: new Map(),
+        podCertificates,
+      });
+
+    it('counts every still-valid certificate of the key as affected', () => {
+      expect(taint('Superseded').journal.revocations[0]?.affectedSVIDs).toBe(3);
+    });
+
+    it('waits under a grace period until each is past its refresh time, waking at the first', () => {
+      const tainted = taint('Superseded');
+      expect(tainted.steps.map((s) => s.step)).toEqual(['Tainted']);
+      expect(tainted.nextCheckAt).toEqual(new Date(NOW.getTime() + HOUR / 2));
+      const later = (offsetMs: number) =>
+        advanceRevocations({
+          journal: tainted.journal,
+          now: new Date(NOW.getTime() + offsetMs),
+          plans: [],
+          svidsBySigner: new Map(),
+          podCertificates,
+        });
+      const halfway = later(HOUR);
+      expect(halfway.steps).toEqual([]);
+      expect(halfway.nextCheckAt).toEqual(new Date(NOW.getTime() + 2 * HOUR));
+      expect(later(2 * HOUR + 1).steps.map((s) => s.step)).toEqual(['Reissued', 'Revoked']);
+    });
+
+    it('does not wait for them when the key was compromised', () => {
+      expect(taint('KeyCompromise').steps.map((s) => s.step)).toEqual(['Tainted', 'Reissued', 'Revoked']);
+    });
+  });
+
   it('waits while SVIDs remain, then waits out the grace period, then revokes and destroys the key', () => {
     const grace = 120_000;
     const tainted = advanceRevocations({
@@ -488,6 +548,7 @@ describe('keyRevocationView', () => {
       rotatedAt: NOW.toISOString(),
       affectedSVIDs: 10,
       reissuedSVIDs: 6,
+      outstandingPodCertificates: 0,
     });
     const later = new Date(NOW.getTime() + 1000);
     const waiting = advanceRevocations({ journal, now: later, plans: [], svidsBySigner: new Map() }).journal;
