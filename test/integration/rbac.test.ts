@@ -10,6 +10,21 @@ const canI = async (user: string, verb: string, resource: string, namespace?: st
   return (await kubectl(args)).stdout.trim();
 };
 
+/** A SubjectAccessReview, for what `kubectl auth can-i` cannot name: a signer, which holds a slash. */
+const signerAllowed = async (user: string, verb: string, signerName: string): Promise<boolean> => {
+  const review = {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {
+      user,
+      resourceAttributes: { group: 'certificates.k8s.io', resource: 'signers', verb, name: signerName },
+    },
+  };
+  const created = await kubectl(['create', '-o', 'json', '-f', '-'], JSON.stringify(review));
+  expect(created.code, created.stderr).toBe(0);
+  return JSON.parse(created.stdout).status.allowed === true;
+};
+
 describe('the RBAC Trustline ships', () => {
   const team = uniqueName('team');
   const developer = `system:serviceaccount:${team}:developer`;
@@ -54,5 +69,20 @@ describe('the RBAC Trustline ships', () => {
     expect(await canI(operator, 'create', 'trustdomains.trustline.dev')).toBe('no');
     expect(await canI(operator, 'delete', 'registrationentries.trustline.dev', team)).toBe('no');
     expect(await canI(operator, 'create', 'pods', team)).toBe('no');
+  });
+
+  it('lets the operator sign and attest for its own signers only, and answer PodCertificateRequests through status', async () => {
+    // The apiserver checks the signer name, then its domain wildcard: Trustline holds the wildcard.
+    expect(await signerAllowed(operator, 'sign', 'trustline.dev/*')).toBe(true);
+    expect(await signerAllowed(operator, 'attest', 'trustline.dev/*')).toBe(true);
+    expect(await signerAllowed(operator, 'sign', 'kubernetes.io/*')).toBe(false);
+    expect(await signerAllowed(operator, 'approve', 'trustline.dev/*')).toBe(false);
+    expect(await canI(operator, 'update', 'podcertificaterequests.certificates.k8s.io/status', team)).toBe(
+      'yes',
+    );
+    expect(await canI(operator, 'update', 'podcertificaterequests.certificates.k8s.io', team)).toBe('no');
+    expect(await canI(operator, 'create', 'podcertificaterequests.certificates.k8s.io', team)).toBe('no');
+    expect(await canI(operator, 'create', 'clustertrustbundles.certificates.k8s.io')).toBe('yes');
+    expect(await canI(operator, 'watch', 'pods', team)).toBe('yes');
   });
 });
