@@ -71,6 +71,7 @@ export function selectablePod(pod: Pod, signerName: string): SelectablePod {
     serviceAccountName: pod.spec.serviceAccountName ?? 'default',
     labels: pod.metadata.labels ?? {},
     userAnnotations: volume?.podCertificate?.userAnnotations ?? {},
+    mountsSigner: volume !== undefined,
   };
 }
 

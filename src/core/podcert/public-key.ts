@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { X509KeyType } from '../../api/trustdomain.ts';
 import { CodedError } from '../errors.ts';
 import { children, readElement } from '../svid/der.ts';
@@ -42,7 +42,17 @@ export function requestKey(form: { stubPKCS10Request?: string; pkixPublicKey?: s
       'MalformedRequest',
       'the request carries neither stubPKCS10Request nor pkixPublicKey',
     );
-  return { spki, keyType: keyTypeOf(spki) };
+  const key = parseSpki(spki);
+  // Re-encoded: what follows a key in the field must never reach a certificate.
+  return { spki: key.export({ type: 'spki', format: 'der' }), keyType: keyTypeOf(key) };
+}
+
+function parseSpki(spki: Buffer): KeyObject {
+  try {
+    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  } catch {
+    throw new RequestKeyError('MalformedRequest', 'the public key is not a DER SubjectPublicKeyInfo');
+  }
 }
 
 /** CertificationRequest ::= SEQUENCE { CertificationRequestInfo SEQUENCE { version, subject, subjectPKInfo, ... }, ... } */
@@ -66,14 +76,8 @@ const CURVES: Readonly<Record<string, PodKeyType | undefined>> = {
   secp521r1: 'ECDSAP521',
 };
 
-function keyTypeOf(spki: Buffer): PodKeyType {
-  let details: ReturnType<typeof createPublicKey>;
-  try {
-    details = createPublicKey({ key: spki, format: 'der', type: 'spki' });
-  } catch {
-    throw new RequestKeyError('MalformedRequest', 'the public key is not a DER SubjectPublicKeyInfo');
-  }
-  const { asymmetricKeyType: type, asymmetricKeyDetails: params = {} } = details;
+function keyTypeOf(key: KeyObject): PodKeyType {
+  const { asymmetricKeyType: type, asymmetricKeyDetails: params = {} } = key;
   if (type === 'ed25519') return 'ED25519';
   const curve = type === 'ec' ? CURVES[params.namedCurve ?? ''] : undefined;
   if (curve !== undefined) return curve;

@@ -35,7 +35,9 @@ export function selectsPod(entry: PodEntry, pod: PodFacts): boolean {
 
 /** Oldest first, then by name: the order that decides between entries when the pod names none. */
 const byAge = (a: PodEntry, b: PodEntry) =>
-  a.creationTimestamp.localeCompare(b.creationTimestamp) || a.name.localeCompare(b.name);
+  compare(a.creationTimestamp, b.creationTimestamp) || compare(a.name, b.name);
+/** By code unit, not locale: every replica must pick the same entry. */
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Which entry gives a pod its identity. A pod may name one through the `trustline.dev/registration-entry`
@@ -88,6 +90,8 @@ export const fillPath = (template: string, pod: PodFacts): string =>
 /** A pod as an entry's status sees it: its facts and the entry its volume names, if any. */
 export interface SelectablePod extends PodFacts {
   userAnnotations: Readonly<Record<string, string>>;
+  /** Whether the pod mounts a podCertificate volume for the signer: only such pods ever ask. */
+  mountsSigner: boolean;
 }
 
 export interface PodEntryView {
@@ -97,7 +101,10 @@ export interface PodEntryView {
   servedByOthers: { pod: string; entry: string }[];
 }
 
-/** How an entry fares among the entries of its namespace: the pods it selects, and which of them it serves. */
+/**
+ * How an entry fares among the entries of its namespace: the pods it selects that mount a podCertificate
+ * volume for its signer, and which of them it serves.
+ */
 export function podEntryView<E extends PodEntry>(
   entry: E,
   pods: readonly SelectablePod[],
@@ -105,12 +112,12 @@ export function podEntryView<E extends PodEntry>(
 ): PodEntryView {
   const view: PodEntryView = { selected: 0, served: 0, servedByOthers: [] };
   for (const pod of pods) {
-    if (!selectsPod(entry, pod)) continue;
+    if (!pod.mountsSigner || !selectsPod(entry, pod)) continue;
     view.selected += 1;
     const choice = chooseEntry(pod, entries, pod.userAnnotations);
     if ('entry' in choice && choice.entry.name === entry.name) view.served += 1;
     else if ('entry' in choice) view.servedByOthers.push({ pod: pod.name, entry: choice.entry.name });
   }
-  view.servedByOthers.sort((a, b) => a.pod.localeCompare(b.pod));
+  view.servedByOthers.sort((a, b) => compare(a.pod, b.pod));
   return view;
 }

@@ -42,7 +42,7 @@ export function podCertificateValidity(input: ValidityInput): Validity {
   const notBefore = svidNotBefore(now);
   const maxMs = maxExpirationSeconds * 1000;
   const wanted = Math.max(MIN_POD_CERTIFICATE_LIFETIME_MS, Math.min(entryTtlMs, maxMs));
-  const notAfterMs = Math.min(notBefore.getTime() + wanted, floorSecond(authorityNotAfter.getTime()));
+  const notAfterMs = floorSecond(Math.min(notBefore.getTime() + wanted, authorityNotAfter.getTime()));
   const lifetime = notAfterMs - notBefore.getTime();
   if (lifetime < MIN_POD_CERTIFICATE_LIFETIME_MS) {
     return {
