@@ -8,6 +8,7 @@ import { run } from '../hack/controlplane/process.ts';
 import { RestClient } from '../src/kube/rest.ts';
 import { measureEntries, reportEntries } from './entries.ts';
 import { benchMinting, reportMinting } from './minting.ts';
+import { measurePodCertificates, reportPodCertificates } from './pod-certificates.ts';
 import { measureWatchLatency, reportWatchLatency } from './watch-latency.ts';
 
 /** `npm run bench`: every figure in one run, on a control plane of its own. */
@@ -27,8 +28,17 @@ try {
       onLine: log,
     });
     const entries = reportEntries(await measureEntries(client, running.kubeconfig, log));
+    log('measuring PodCertificateRequest creation → Issued, made as a node');
+    const podCertificates = reportPodCertificates(
+      await measurePodCertificates(client, running.kubeconfig, log),
+    );
     log('measuring watch event delay (includes a 35 s quiet spell)');
-    const lines = [...minting, ...entries, ...reportWatchLatency(await measureWatchLatency(client))];
+    const lines = [
+      ...minting,
+      ...entries,
+      ...podCertificates,
+      ...reportWatchLatency(await measureWatchLatency(client)),
+    ];
     console.log(['', 'Trustline benchmark', ...lines.map((line) => `  ${line}`)].join('\n'));
   } finally {
     await client.close();

@@ -1,0 +1,469 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { webcrypto } from 'node:crypto';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, fetch } from 'undici';
+import { z } from 'zod';
+import { API_VERSION, SIGNER_DOMAIN } from '../src/api/group.ts';
+import { registrationEntryKind } from '../src/api/registrationentry.ts';
+import { trustDomainKind } from '../src/api/trustdomain.ts';
+import { x509 } from '../src/core/authorities/x509.ts';
+import { isNotFound } from '../src/kube/errors.ts';
+import { Informer } from '../src/kube/informer.ts';
+import {
+  CERTIFICATES_GROUP,
+  collectionPath,
+  coreResources,
+  objectPath,
+  type ResourceType,
+  trustlineResource,
+} from '../src/kube/resources.ts';
+import type { RestClient } from '../src/kube/rest.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { ms, percentile } from './stats.ts';
+
+const REPO = join(import.meta.dirname, '..');
+const PODS = 20;
+const WARMUP = 5;
+const SEQUENTIAL = 50;
+const BURST = 200;
+
+const podCertificateRequests: ResourceType = {
+  group: CERTIFICATES_GROUP,
+  version: 'v1',
+  plural: 'podcertificaterequests',
+  namespaced: true,
+};
+const nodes: ResourceType = { group: '', version: 'v1', plural: 'nodes', namespaced: false };
+const serviceAccounts: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'serviceaccounts',
+  namespaced: true,
+};
+const trustDomains = trustlineResource(trustDomainKind);
+const entries = trustlineResource(registrationEntryKind);
+
+const TERMINAL = ['Issued', 'Denied', 'Failed'];
+
+const uidSchema = z.object({ metadata: z.looseObject({ uid: z.string() }) });
+const conditionsSchema = z
+  .array(
+    z.looseObject({
+      type: z.string(),
+      status: z.string(),
+      reason: z.string().optional(),
+      message: z.string().optional(),
+    }),
+  )
+  .optional();
+const requestStatusSchema = z.looseObject({
+  metadata: z.looseObject({ name: z.string() }),
+  status: z.looseObject({ conditions: conditionsSchema, certificateChain: z.string().optional() }).optional(),
+});
+const readySchema = z.looseObject({
+  metadata: z.looseObject({ generation: z.int().optional() }),
+  status: z
+    .looseObject({
+      observedGeneration: z.int().optional(),
+      conditions: conditionsSchema,
+      pods: z.looseObject({ selected: z.int(), served: z.int() }).optional(),
+    })
+    .optional(),
+});
+
+export interface PodCertificateBench {
+  /** Each of the sequential requests, from just before its POST to its answer in the watch cache. */
+  sequentialMs: number[];
+  burst: {
+    /** From the first POST until the last answer is in the watch cache. */
+    totalMs: number;
+    /** From the first POST until the apiserver had answered every POST. */
+    createMs: number;
+  };
+}
+
+interface Answer {
+  /** performance.now() when the watch delivered the request with a terminal condition. */
+  at: number;
+  type: string;
+  reason: string;
+  message: string;
+  chain: string;
+}
+
+/** The operator as a child process, as bench/entries.ts runs it. */
+function startOperator(kubeconfig: string, namespace: string, logFile: string): ChildProcess {
+  return spawn(process.execPath, [join(REPO, 'src', 'main.ts')], {
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+      TRUSTLINE_NAMESPACE: namespace,
+      TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', openSync(logFile, 'a'), 'inherit'],
+  });
+}
+
+async function stopOperator(operator: ChildProcess): Promise<void> {
+  if (operator.exitCode !== null || operator.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => operator.once('exit', () => resolve()));
+  operator.kill('SIGTERM');
+  const timer = setTimeout(() => operator.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** A kubelet's request key: a fresh ECDSA P-256 key and a PKCS#10 it signed, with an empty subject. */
+async function stubCsr(): Promise<string> {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: algorithm });
+  return Buffer.from(csr.rawData).toString('base64');
+}
+
+/**
+ * Creates PodCertificateRequests as a kubelet would: the kubeconfig's admin credentials with the node's
+ * user and group impersonated, so the Node authorizer and NodeRestriction judge every create.
+ */
+async function nodeRequester(kubeconfig: string, node: string, namespace: string) {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfig);
+  const server = config.getCurrentCluster()?.server.replace(/\/$/, '');
+  if (!server) throw new Error(`${kubeconfig} has no current cluster`);
+  const options: { ca?: Buffer; cert?: Buffer; key?: Buffer; headers?: Record<string, unknown> } = {};
+  await config.applyToHTTPSOptions(options);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'impersonate-user': `system:node:${node}`,
+    'impersonate-group': 'system:nodes',
+  };
+  for (const [name, value] of Object.entries(options.headers ?? {}))
+    headers[name.toLowerCase()] = String(value);
+  const agent = new Agent({ connect: { ca: options.ca, cert: options.cert, key: options.key } });
+  const url = `${server}${collectionPath(podCertificateRequests, namespace)}`;
+  return {
+    async create(name: string, spec: Record<string, unknown>): Promise<void> {
+      const response = await fetch(url, {
+        method: 'POST',
+        dispatcher: agent,
+        headers,
+        body: JSON.stringify({
+          apiVersion: `${CERTIFICATES_GROUP}/v1`,
+          kind: 'PodCertificateRequest',
+          metadata: { name },
+          spec,
+        }),
+      });
+      if (!response.ok) {
+        throw new Error(
+          `creating PodCertificateRequest ${namespace}/${name} as node ${node}: ${response.status} ${await response.text()}`,
+        );
+      }
+      await response.arrayBuffer();
+    },
+    close: () => agent.close(),
+  };
+}
+
+/**
+ * From a PodCertificateRequest's creation to its Issued status: the operator (started here as a child
+ * process) signs for `trustline.dev/<TrustDomain>`; twenty pods on one Node run as a ServiceAccount one
+ * RegistrationEntry selects, and the requests are made as that node. Answers are seen through a watch on
+ * the namespace's requests (a list/watch Informer), stamped when its handler sees the terminal condition.
+ * Fifty requests one after another, then two hundred at once spread over the pods.
+ */
+export async function measurePodCertificates(
+  client: RestClient,
+  kubeconfig: string,
+  log: (message: string) => void,
+): Promise<PodCertificateBench> {
+  const run = `pcr-${Date.now().toString(36)}`;
+  const operatorNamespace = `${run}-system`;
+  const namespace = `${run}-apps`;
+  const node = `${run}-node`;
+  const signerName = `${SIGNER_DOMAIN}/${run}`;
+  const post = (path: string, body: unknown) => client.request('POST', path, { body });
+
+  const operatorLog = join('/tmp', `${run}-operator.log`);
+  log(`operator log: ${operatorLog}`);
+  const cleanup: { what: string; step: () => Promise<unknown> }[] = [];
+  let operator: ChildProcess | undefined;
+  let requests: Informer | undefined;
+  let requester: Awaited<ReturnType<typeof nodeRequester>> | undefined;
+  try {
+    for (const name of [operatorNamespace, namespace]) {
+      await post(collectionPath(coreResources.namespaces), {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name },
+      });
+    }
+    operator = startOperator(kubeconfig, operatorNamespace, operatorLog);
+    const running = operator;
+    const alive = () => {
+      if (running.exitCode !== null || running.signalCode !== null)
+        throw new Error(
+          `the operator exited (${running.signalCode ?? running.exitCode}); see ${operatorLog}`,
+        );
+    };
+
+    await post(collectionPath(trustDomains), {
+      apiVersion: API_VERSION,
+      kind: 'TrustDomain',
+      metadata: { name: run },
+      spec: { trustDomain: `${run}.example.org` },
+    });
+    cleanup.push({
+      what: `TrustDomain ${run}`,
+      step: () => deleteAndWait(client, objectPath(trustDomains, run)),
+    });
+    const nodeUID = uidSchema.parse(
+      await post(collectionPath(nodes), { apiVersion: 'v1', kind: 'Node', metadata: { name: node } }),
+    ).metadata.uid;
+    const serviceAccountUID = uidSchema.parse(
+      await post(collectionPath(serviceAccounts, namespace), {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'web' },
+      }),
+    ).metadata.uid;
+    const pods: { name: string; uid: string }[] = [];
+    for (let i = 0; i < PODS; i += 1) {
+      const name = `web-${i}`;
+      const created = await post(collectionPath(coreResources.pods, namespace), {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, labels: { app: 'web' } },
+        spec: {
+          serviceAccountName: 'web',
+          nodeName: node,
+          containers: [{ name: 'app', image: 'registry.example/app:1' }],
+          volumes: [
+            {
+              name: 'spiffe',
+              projected: {
+                sources: [
+                  {
+                    podCertificate: {
+                      signerName,
+                      keyType: 'ECDSAP256',
+                      maxExpirationSeconds: 86_400,
+                      credentialBundlePath: 'credentials.pem',
+                    },
+                  },
+                  { clusterTrustBundle: { signerName, labelSelector: {}, path: 'bundle.pem' } },
+                ],
+              },
+            },
+          ],
+        },
+      });
+      pods.push({ name, uid: uidSchema.parse(created).metadata.uid });
+    }
+
+    log('waiting for the TrustDomain to be Ready');
+    await until(`TrustDomain ${run} Ready`, async () => {
+      alive();
+      const object = readySchema.parse(await client.request('GET', objectPath(trustDomains, run)));
+      const ready = object.status?.conditions?.find((condition) => condition.type === 'Ready');
+      return object.status?.observedGeneration === object.metadata.generation && ready?.status === 'True';
+    });
+    await post(collectionPath(entries, namespace), {
+      apiVersion: API_VERSION,
+      kind: 'RegistrationEntry',
+      metadata: { name: 'web' },
+      spec: {
+        trustDomainRef: { name: run },
+        spiffeIDPath: '/ns/{namespace}/sa/{serviceAccount}/pod/{podName}',
+        workloadSelector: { serviceAccountName: 'web' },
+        x509: { ttl: '2h' },
+      },
+    });
+    await until(`RegistrationEntry web to serve all ${PODS} pods`, async () => {
+      alive();
+      const entry = readySchema.parse(await client.request('GET', objectPath(entries, 'web', namespace)));
+      const ready = entry.status?.conditions?.find((condition) => condition.type === 'Ready');
+      return (
+        entry.status?.observedGeneration === entry.metadata.generation &&
+        ready?.status === 'True' &&
+        ready.reason === 'ServingPods' &&
+        entry.status?.pods?.served === PODS
+      );
+    });
+
+    // Every answer as the watch delivers it, whether or not a create is waiting for it yet.
+    const answers = new Map<string, Answer>();
+    const waiting = new Map<string, (answer: Answer) => void>();
+    requests = new Informer(client, {
+      resource: podCertificateRequests,
+      namespace,
+      log: createLogger('warn'),
+      onChange: (change, object) => {
+        const at = performance.now();
+        if (change === 'deleted') return;
+        const request = requestStatusSchema.safeParse(object).data;
+        const name = request?.metadata.name ?? '';
+        if (!request || answers.has(name)) return;
+        const condition = request.status?.conditions?.find(
+          (c) => TERMINAL.includes(c.type) && c.status === 'True',
+        );
+        if (!condition) return;
+        const answer = {
+          at,
+          type: condition.type,
+          reason: condition.reason ?? '',
+          message: condition.message ?? '',
+          chain: request.status?.certificateChain ?? '',
+        };
+        answers.set(name, answer);
+        waiting.get(name)?.(answer);
+        waiting.delete(name);
+      },
+    });
+    await requests.start();
+    const answerTo = async (name: string, timeoutMs = 120_000): Promise<Answer> => {
+      const known = answers.get(name);
+      const answer =
+        known ??
+        (await new Promise<Answer | undefined>((resolve) => {
+          const timer = setTimeout(() => resolve(undefined), timeoutMs);
+          waiting.set(name, (value) => {
+            clearTimeout(timer);
+            resolve(value);
+          });
+        }));
+      if (!answer)
+        throw new Error(`no answer to PodCertificateRequest ${namespace}/${name} in ${timeoutMs} ms`);
+      if (answer.type !== 'Issued' || !answer.chain) {
+        throw new Error(
+          `PodCertificateRequest ${namespace}/${name} ended ${answer.type} (${answer.reason}): ${answer.message || 'no certificateChain'}`,
+        );
+      }
+      return answer;
+    };
+
+    requester = await nodeRequester(kubeconfig, node, namespace);
+    const nodeClient = requester;
+    const total = WARMUP + SEQUENTIAL + BURST;
+    log(`making ${total} kubelet keys and PKCS#10 requests`);
+    const csrs = await Promise.all(Array.from({ length: total }, stubCsr));
+    let made = 0;
+    const create = (name: string, i: number) => {
+      const pod = pods[i % PODS] ?? { name: '', uid: '' };
+      const csr = csrs[made++] ?? '';
+      return nodeClient.create(`${pod.name}-${name}`, {
+        signerName,
+        podName: pod.name,
+        podUID: pod.uid,
+        serviceAccountName: 'web',
+        serviceAccountUID,
+        nodeName: node,
+        nodeUID,
+        maxExpirationSeconds: 86_400,
+        stubPKCS10Request: csr,
+      });
+    };
+    const nameOf = (name: string, i: number) => `${pods[i % PODS]?.name}-${name}`;
+
+    log(`timing ${SEQUENTIAL} PodCertificateRequests one after another (after ${WARMUP} warm-up requests)`);
+    for (let i = 0; i < WARMUP; i += 1) {
+      await create(`warmup-${i}`, i);
+      await answerTo(nameOf(`warmup-${i}`, i));
+    }
+    const sequentialMs: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i += 1) {
+      const sent = performance.now();
+      await create(`seq-${i}`, i);
+      sequentialMs.push((await answerTo(nameOf(`seq-${i}`, i))).at - sent);
+    }
+
+    log(`creating ${BURST} PodCertificateRequests at once over ${PODS} pods`);
+    const indices = Array.from({ length: BURST }, (_, i) => i);
+    const start = performance.now();
+    const created = Promise.all(indices.map((i) => create(`burst-${i}`, i)));
+    const settled = Promise.all(indices.map((i) => answerTo(nameOf(`burst-${i}`, i))));
+    // Neither rejection may go unhandled while the other is awaited.
+    settled.catch(() => {});
+    await created;
+    const createMs = performance.now() - start;
+    const issued = await settled;
+    const totalMs = Math.max(...issued.map((answer) => answer.at)) - start;
+    return { sequentialMs, burst: { totalMs, createMs } };
+  } finally {
+    await requests?.stop().catch(() => {});
+    await requester?.close().catch(() => {});
+    // Pods bound to a node without a kubelet never finish a graceful delete: force them out first.
+    cleanup.unshift(
+      {
+        what: 'RegistrationEntry web',
+        step: () => deleteAndWait(client, objectPath(entries, 'web', namespace)),
+      },
+      {
+        what: `the pods of ${namespace}`,
+        step: () =>
+          client.request('DELETE', collectionPath(coreResources.pods, namespace), {
+            query: { gracePeriodSeconds: 0 },
+          }),
+      },
+    );
+    cleanup.push(
+      {
+        what: `Namespace ${namespace}`,
+        step: () => deleteAndWait(client, objectPath(coreResources.namespaces, namespace)),
+      },
+      { what: `Node ${node}`, step: () => deleteAndWait(client, objectPath(nodes, node)) },
+      { what: 'the operator', step: async () => operator && stopOperator(operator) },
+      {
+        what: `Namespace ${operatorNamespace}`,
+        step: () => deleteAndWait(client, objectPath(coreResources.namespaces, operatorNamespace)),
+      },
+    );
+    for (const { what, step } of cleanup) {
+      await step().catch((error: unknown) =>
+        log(`cleanup: could not remove ${what}: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }
+  }
+}
+
+/** Deletes an object and waits until the apiserver no longer has it (finalizers done). */
+async function deleteAndWait(client: RestClient, path: string, timeoutMs = 120_000): Promise<void> {
+  try {
+    await client.request('DELETE', path);
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  await until(
+    `${path} to go`,
+    async () => {
+      try {
+        await client.request('GET', path);
+        return false;
+      } catch (error) {
+        if (isNotFound(error)) return true;
+        throw error;
+      }
+    },
+    timeoutMs,
+  );
+}
+
+export function reportPodCertificates({ sequentialMs, burst }: PodCertificateBench): string[] {
+  return [
+    `PodCertificateRequest created (as the node) → Issued in the watch cache, one at a time (${sequentialMs.length}): p50 ${ms(percentile(sequentialMs, 50))}, p95 ${ms(percentile(sequentialMs, 95))}, max ${ms(Math.max(...sequentialMs))}`,
+    `${BURST} PodCertificateRequests created at once over ${PODS} pods → every one Issued: total ${ms(burst.totalMs)} (the creates alone took ${ms(burst.createMs)}), ${((BURST * 1000) / burst.totalMs).toFixed(0)} issued/s`,
+  ];
+}
