@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +10,7 @@ import { Informer } from '../src/kube/informer.ts';
 import { collectionPath, coreResources, trustlineResource } from '../src/kube/resources.ts';
 import type { RestClient } from '../src/kube/rest.ts';
 import { createLogger } from '../src/observability/logger.ts';
+import { startOperator, until } from './operator.ts';
 import { measureRevocation, type RevocationBench, reportRevocation } from './revocation.ts';
 import { ms, percentile } from './stats.ts';
 
@@ -19,7 +18,6 @@ const eventListSchema = z.object({
   items: z.array(z.looseObject({ involvedObject: z.looseObject({ name: z.string() }) })),
 });
 
-const REPO = join(import.meta.dirname, '..');
 const ENTRIES = 1000;
 /** Parallel create requests while the 1,000 entries go in. */
 const CREATE_PARALLELISM = 50;
@@ -38,38 +36,10 @@ export interface EntryBench {
   revocation: RevocationBench;
 }
 
-/** The operator as a child process, with its peak resident memory read from /proc at the end. */
-function startOperator(
-  kubeconfig: string,
-  namespace: string,
-  auditLog: string,
-  logFile: string,
-): ChildProcess {
-  return spawn(process.execPath, [join(REPO, 'src', 'main.ts')], {
-    env: {
-      ...process.env,
-      KUBECONFIG: kubeconfig,
-      TRUSTLINE_NAMESPACE: namespace,
-      TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
-      TRUSTLINE_AUDIT_LOG: auditLog,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', openSync(logFile, 'a'), 'inherit'],
-  });
-}
-
 async function peakRssMiB(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 'NaN');
   return kib / 1024;
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 const post = (client: RestClient, path: string, body: unknown) => client.request('POST', path, { body });
@@ -97,7 +67,9 @@ export async function measureEntries(
   }
   const operatorLog = join('/tmp', `${run}-operator.log`);
   log(`operator log: ${operatorLog}`);
-  const operator = startOperator(kubeconfig, operatorNamespace, auditLog, operatorLog);
+  const operator = startOperator(kubeconfig, operatorNamespace, operatorLog, {
+    TRUSTLINE_AUDIT_LOG: auditLog,
+  });
   try {
     await post(client, collectionPath(trustlineResource(trustDomainKind)), {
       apiVersion: API_VERSION,

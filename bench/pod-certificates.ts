@@ -1,19 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { webcrypto } from 'node:crypto';
-import { openSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
-import { Agent, fetch } from 'undici';
 import { z } from 'zod';
 import { API_VERSION, SIGNER_DOMAIN } from '../src/api/group.ts';
 import { registrationEntryKind } from '../src/api/registrationentry.ts';
 import { trustDomainKind } from '../src/api/trustdomain.ts';
-import { x509 } from '../src/core/authorities/x509.ts';
+import { TERMINAL_CONDITIONS } from '../src/controllers/podcertificate/request.ts';
 import { isNotFound } from '../src/kube/errors.ts';
 import { Informer } from '../src/kube/informer.ts';
 import {
-  CERTIFICATES_GROUP,
   collectionPath,
   coreResources,
   objectPath,
@@ -22,20 +16,20 @@ import {
 } from '../src/kube/resources.ts';
 import type { RestClient } from '../src/kube/rest.ts';
 import { createLogger } from '../src/observability/logger.ts';
+import {
+  kubeletKey,
+  NodeRequester,
+  podCertificateRequestsV1,
+  podWithCertificateVolume,
+} from '../test/fixtures/kubelet.ts';
+import { startOperator, until } from './operator.ts';
 import { ms, percentile } from './stats.ts';
 
-const REPO = join(import.meta.dirname, '..');
 const PODS = 20;
 const WARMUP = 5;
 const SEQUENTIAL = 50;
 const BURST = 200;
 
-const podCertificateRequests: ResourceType = {
-  group: CERTIFICATES_GROUP,
-  version: 'v1',
-  plural: 'podcertificaterequests',
-  namespaced: true,
-};
 const nodes: ResourceType = { group: '', version: 'v1', plural: 'nodes', namespaced: false };
 const serviceAccounts: ResourceType = {
   group: '',
@@ -45,8 +39,6 @@ const serviceAccounts: ResourceType = {
 };
 const trustDomains = trustlineResource(trustDomainKind);
 const entries = trustlineResource(registrationEntryKind);
-
-const TERMINAL = ['Issued', 'Denied', 'Failed'];
 
 const uidSchema = z.object({ metadata: z.looseObject({ uid: z.string() }) });
 const conditionsSchema = z
@@ -94,20 +86,6 @@ interface Answer {
   chain: string;
 }
 
-/** The operator as a child process, as bench/entries.ts runs it. */
-function startOperator(kubeconfig: string, namespace: string, logFile: string): ChildProcess {
-  return spawn(process.execPath, [join(REPO, 'src', 'main.ts')], {
-    env: {
-      ...process.env,
-      KUBECONFIG: kubeconfig,
-      TRUSTLINE_NAMESPACE: namespace,
-      TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', openSync(logFile, 'a'), 'inherit'],
-  });
-}
-
 async function stopOperator(operator: ChildProcess): Promise<void> {
   if (operator.exitCode !== null || operator.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => operator.once('exit', () => resolve()));
@@ -115,66 +93,6 @@ async function stopOperator(operator: ChildProcess): Promise<void> {
   const timer = setTimeout(() => operator.kill('SIGKILL'), 30_000);
   await exited;
   clearTimeout(timer);
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-/** A kubelet's request key: a fresh ECDSA P-256 key and a PKCS#10 it signed, with an empty subject. */
-async function stubCsr(): Promise<string> {
-  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: algorithm });
-  return Buffer.from(csr.rawData).toString('base64');
-}
-
-/**
- * Creates PodCertificateRequests as a kubelet would: the kubeconfig's admin credentials with the node's
- * user and group impersonated, so the Node authorizer and NodeRestriction judge every create.
- */
-async function nodeRequester(kubeconfig: string, node: string, namespace: string) {
-  const config = new KubeConfig();
-  config.loadFromFile(kubeconfig);
-  const server = config.getCurrentCluster()?.server.replace(/\/$/, '');
-  if (!server) throw new Error(`${kubeconfig} has no current cluster`);
-  const options: { ca?: Buffer; cert?: Buffer; key?: Buffer; headers?: Record<string, unknown> } = {};
-  await config.applyToHTTPSOptions(options);
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'impersonate-user': `system:node:${node}`,
-    'impersonate-group': 'system:nodes',
-  };
-  for (const [name, value] of Object.entries(options.headers ?? {}))
-    headers[name.toLowerCase()] = String(value);
-  const agent = new Agent({ connect: { ca: options.ca, cert: options.cert, key: options.key } });
-  const url = `${server}${collectionPath(podCertificateRequests, namespace)}`;
-  return {
-    async create(name: string, spec: Record<string, unknown>): Promise<void> {
-      const response = await fetch(url, {
-        method: 'POST',
-        dispatcher: agent,
-        headers,
-        body: JSON.stringify({
-          apiVersion: `${CERTIFICATES_GROUP}/v1`,
-          kind: 'PodCertificateRequest',
-          metadata: { name },
-          spec,
-        }),
-      });
-      if (!response.ok) {
-        throw new Error(
-          `creating PodCertificateRequest ${namespace}/${name} as node ${node}: ${response.status} ${await response.text()}`,
-        );
-      }
-      await response.arrayBuffer();
-    },
-    close: () => agent.close(),
-  };
 }
 
 /**
@@ -201,7 +119,7 @@ export async function measurePodCertificates(
   const cleanup: { what: string; step: () => Promise<unknown> }[] = [];
   let operator: ChildProcess | undefined;
   let requests: Informer | undefined;
-  let requester: Awaited<ReturnType<typeof nodeRequester>> | undefined;
+  let requester: NodeRequester | undefined;
   try {
     for (const name of [operatorNamespace, namespace]) {
       await post(collectionPath(coreResources.namespaces), {
@@ -242,34 +160,16 @@ export async function measurePodCertificates(
     const pods: { name: string; uid: string }[] = [];
     for (let i = 0; i < PODS; i += 1) {
       const name = `web-${i}`;
-      const created = await post(collectionPath(coreResources.pods, namespace), {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, labels: { app: 'web' } },
-        spec: {
-          serviceAccountName: 'web',
+      const created = await post(
+        collectionPath(coreResources.pods, namespace),
+        podWithCertificateVolume({
+          name,
+          serviceAccount: 'web',
           nodeName: node,
-          containers: [{ name: 'app', image: 'registry.example/app:1' }],
-          volumes: [
-            {
-              name: 'spiffe',
-              projected: {
-                sources: [
-                  {
-                    podCertificate: {
-                      signerName,
-                      keyType: 'ECDSAP256',
-                      maxExpirationSeconds: 86_400,
-                      credentialBundlePath: 'credentials.pem',
-                    },
-                  },
-                  { clusterTrustBundle: { signerName, labelSelector: {}, path: 'bundle.pem' } },
-                ],
-              },
-            },
-          ],
-        },
-      });
+          signerName,
+          labels: { app: 'web' },
+        }),
+      );
       pods.push({ name, uid: uidSchema.parse(created).metadata.uid });
     }
 
@@ -307,7 +207,7 @@ export async function measurePodCertificates(
     const answers = new Map<string, Answer>();
     const waiting = new Map<string, (answer: Answer) => void>();
     requests = new Informer(client, {
-      resource: podCertificateRequests,
+      resource: podCertificateRequestsV1,
       namespace,
       log: createLogger('warn'),
       onChange: (change, object) => {
@@ -317,7 +217,7 @@ export async function measurePodCertificates(
         const name = request?.metadata.name ?? '';
         if (!request || answers.has(name)) return;
         const condition = request.status?.conditions?.find(
-          (c) => TERMINAL.includes(c.type) && c.status === 'True',
+          (c) => (TERMINAL_CONDITIONS as readonly string[]).includes(c.type) && c.status === 'True',
         );
         if (!condition) return;
         const answer = {
@@ -354,26 +254,32 @@ export async function measurePodCertificates(
       return answer;
     };
 
-    requester = await nodeRequester(kubeconfig, node, namespace);
+    requester = await NodeRequester.open(kubeconfig, node);
     const nodeClient = requester;
     const total = WARMUP + SEQUENTIAL + BURST;
     log(`making ${total} kubelet keys and PKCS#10 requests`);
-    const csrs = await Promise.all(Array.from({ length: total }, stubCsr));
+    const csrs = await Promise.all(
+      Array.from({ length: total }, async () => (await kubeletKey()).csr.toString('base64')),
+    );
     let made = 0;
     const create = (name: string, i: number) => {
       const pod = pods[i % PODS] ?? { name: '', uid: '' };
       const csr = csrs[made++] ?? '';
-      return nodeClient.create(`${pod.name}-${name}`, {
-        signerName,
-        podName: pod.name,
-        podUID: pod.uid,
-        serviceAccountName: 'web',
-        serviceAccountUID,
-        nodeName: node,
-        nodeUID,
-        maxExpirationSeconds: 86_400,
-        stubPKCS10Request: csr,
-      });
+      return nodeClient.create(
+        namespace,
+        { name: `${pod.name}-${name}` },
+        {
+          signerName,
+          podName: pod.name,
+          podUID: pod.uid,
+          serviceAccountName: 'web',
+          serviceAccountUID,
+          nodeName: node,
+          nodeUID,
+          maxExpirationSeconds: 86_400,
+          stubPKCS10Request: csr,
+        },
+      );
     };
     const nameOf = (name: string, i: number) => `${pods[i % PODS]?.name}-${name}`;
 

@@ -19,10 +19,11 @@ import { PodCertificateSigner } from './controllers/podcertificate/signer.ts';
 import { RegistrationEntryReconciler } from './controllers/registrationentry/reconciler.ts';
 import { owningEntryName } from './controllers/registrationentry/svid-secrets.ts';
 import { SignerCache } from './controllers/signer-cache.ts';
+import { PodCertificateInventory } from './controllers/svid-inventory.ts';
 import { TrustDomainReconciler } from './controllers/trustdomain/reconciler.ts';
 import { labelValueFor } from './core/labels.ts';
 import { inProgress } from './core/revocation/progress.ts';
-import { discoverResource } from './kube/discovery.ts';
+import { discoverResources } from './kube/discovery.ts';
 import { EventRecorder } from './kube/events.ts';
 import { type ChangeType, Informer, type KubeObject, objectKey } from './kube/informer.ts';
 import { CERTIFICATES_GROUP, coreResources, type ResourceType, trustlineResource } from './kube/resources.ts';
@@ -145,9 +146,9 @@ export class Operator {
       revocationsOfTrustDomains(new Set([object.metadata.name]));
     });
     let entryQueue: WorkQueue | undefined;
-    const enqueueEntries = (matches: (entry: KubeObject) => boolean) => {
+    const enqueueEntries = (matches: (entry: KubeObject) => boolean, delayMs = 0) => {
       for (const object of registrationEntries.list())
-        if (matches(object)) entryQueue?.add(objectKey(object));
+        if (matches(object)) entryQueue?.addAfter(objectKey(object), delayMs);
     };
     const entriesOfTrustDomains = (names: Set<string>) =>
       enqueueEntries((entry) => names.has(references(entry)?.trustDomainRef?.name ?? ''));
@@ -240,8 +241,12 @@ export class Operator {
       svidSecretCaches instanceof Map ? svidSecretCaches.get(namespace) : svidSecretCaches;
 
     // Projected-volume mode, where the apiserver serves it: versions come from discovery.
-    const requestResource = await discoverResource(client, CERTIFICATES_GROUP, 'podcertificaterequests');
-    const trustBundleResource = await discoverResource(client, CERTIFICATES_GROUP, 'clustertrustbundles');
+    const certificates = await discoverResources(client, CERTIFICATES_GROUP, [
+      'podcertificaterequests',
+      'clustertrustbundles',
+    ]);
+    const requestResource = certificates.get('podcertificaterequests');
+    const trustBundleResource = certificates.get('clustertrustbundles');
     log.info(
       {
         podCertificateRequests: requestResource && `${requestResource.group}/${requestResource.version}`,
@@ -255,16 +260,14 @@ export class Operator {
       requestResource &&
       informer(
         coreResources.pods,
-        (_change, object) => {
+        (_change, object) =>
           // Batched: a rollout changes many pods of a namespace at once.
-          for (const entry of registrationEntries.list()) {
-            if (
+          enqueueEntries(
+            (entry) =>
               entry.metadata.namespace === object.metadata.namespace &&
-              references(entry)?.secret === undefined
-            )
-              entryQueue?.addAfter(objectKey(entry), POD_CHANGE_BATCH_MS);
-          }
-        },
+              references(entry)?.secret === undefined,
+            POD_CHANGE_BATCH_MS,
+          ),
         { transform: slimPod },
       );
     const podCertificateRequests =
@@ -272,6 +275,7 @@ export class Operator {
       informer(requestResource, (change, object) => {
         if (change !== 'deleted') signerQueue?.add(objectKey(object));
       });
+    const podCertificates = podCertificateRequests && new PodCertificateInventory(podCertificateRequests);
     const clusterTrustBundles =
       trustBundleResource &&
       informer(
@@ -314,7 +318,7 @@ export class Operator {
         keyRevocations,
         svidSecrets: secretCaches,
         journals,
-        podCertificateRequests,
+        podCertificates,
       },
       operatorNamespace: settings.namespace,
       log,
@@ -347,7 +351,7 @@ export class Operator {
       registrationEntries,
       secrets,
       svidSecrets: secretCaches,
-      podCertificateRequests,
+      podCertificates,
       journals,
       operatorNamespace: settings.namespace,
       now,

@@ -1,13 +1,6 @@
-import type { Logger } from 'pino';
 import type { Journal, JwtAuthority, X509Authority } from '../core/authorities/model.ts';
 import { type JwtSvidSigner, prepareJwtSigner } from '../core/svid/jwt-svid.ts';
 import { prepareX509Signer, type X509SvidSigner } from '../core/svid/x509-svid.ts';
-import type { EventRecorder } from '../kube/events.ts';
-import type { Informer } from '../kube/informer.ts';
-import type { RestClient } from '../kube/rest.ts';
-import type { AuditLog } from '../observability/audit.ts';
-import type { Metrics } from '../observability/metrics.ts';
-import type { JournalCache } from './journal-cache.ts';
 
 /**
  * Signers prepared once per authority, shared by everything that signs SVIDs: the key import is the
@@ -46,21 +39,4 @@ export class SignerCache {
       this.#jwt.delete(id);
     }
   }
-}
-
-/** What every controller that signs SVIDs works with, besides its caches. */
-export interface SigningContext {
-  client: RestClient;
-  entries: Informer;
-  trustDomains: Informer;
-  namespaces: Informer;
-  journals: JournalCache;
-  signers: SignerCache;
-  clusterDomain: string;
-  log: Logger;
-  now: () => Date;
-  random?: () => number;
-  metrics: Metrics;
-  audit: AuditLog;
-  events: EventRecorder;
 }

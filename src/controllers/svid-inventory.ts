@@ -80,31 +80,36 @@ const issuedRequestSchema = z.object({
   status: z.object({ certificateChain: z.string().min(1), beginRefreshAt: z.string(), notAfter: z.string() }),
 });
 
-/** A certificate's signer never changes: each issued request's leaf is parsed once while it exists. */
-let signerOfRequest = new Map<string, string>();
+/**
+ * The certificates issued to PodCertificateRequests, by signer, as the cache shows them now. A
+ * certificate's signer never changes, so each issued request's leaf is parsed once while it exists.
+ */
+export class PodCertificateInventory {
+  readonly #requests: Informer;
+  #signerOfRequest = new Map<string, string>();
 
-/** The certificates issued to PodCertificateRequests of a signer, as the cache shows them now. */
-export function podCertificatesOf(
-  requests: Informer | undefined,
-  signerName: string,
-): PodCertificateRecord[] {
-  if (!requests) return [];
-  const found: PodCertificateRecord[] = [];
-  const known = signerOfRequest;
-  signerOfRequest = new Map();
-  for (const object of requests.list()) {
-    const request = issuedRequestSchema.safeParse(object).data;
-    if (!request) continue;
-    const signerId = known.get(request.metadata.uid) ?? leafIssuerId(request.status.certificateChain) ?? '';
-    signerOfRequest.set(request.metadata.uid, signerId);
-    if (request.spec.signerName !== signerName) continue;
-    found.push({
-      signerId,
-      beginRefreshAt: new Date(request.status.beginRefreshAt),
-      notAfter: new Date(request.status.notAfter),
-    });
+  constructor(requests: Informer) {
+    this.#requests = requests;
   }
-  return found;
+
+  of(signerName: string): PodCertificateRecord[] {
+    const found: PodCertificateRecord[] = [];
+    const known = this.#signerOfRequest;
+    this.#signerOfRequest = new Map();
+    for (const object of this.#requests.list()) {
+      const request = issuedRequestSchema.safeParse(object).data;
+      if (!request) continue;
+      const signerId = known.get(request.metadata.uid) ?? leafIssuerId(request.status.certificateChain) ?? '';
+      this.#signerOfRequest.set(request.metadata.uid, signerId);
+      if (request.spec.signerName !== signerName) continue;
+      found.push({
+        signerId,
+        beginRefreshAt: new Date(request.status.beginRefreshAt),
+        notAfter: new Date(request.status.notAfter),
+      });
+    }
+    return found;
+  }
 }
 
 /** The authority key id of the chain's leaf: the subject key id of the X.509 authority that signed it. */

@@ -12,20 +12,22 @@ const resourceListSchema = z.object({
 });
 
 /**
- * Where the apiserver serves a resource of an API group, found through discovery: the preferred version
- * if it serves the resource, else the first other version that does. Undefined when none does, as on a
- * release (or feature gate setting) without it.
+ * Where the apiserver serves each of some resources of one API group, found through discovery: the
+ * preferred version if it serves the resource, else the first other version that does. A resource no
+ * version serves (a release or feature gate setting without it) is missing from the map. The group and
+ * each version are read once, however many resources are asked for.
  */
-export async function discoverResource(
+export async function discoverResources<P extends string>(
   client: RestClient,
   group: string,
-  plural: string,
-): Promise<ResourceType | undefined> {
+  plurals: readonly P[],
+): Promise<Map<P, ResourceType>> {
+  const found = new Map<P, ResourceType>();
   let served: z.infer<typeof groupSchema>;
   try {
     served = groupSchema.parse(await client.request('GET', `/apis/${group}`));
   } catch (error) {
-    if (isNotFound(error)) return undefined;
+    if (isNotFound(error)) return found;
     throw error;
   }
   const preferred = served.preferredVersion?.version;
@@ -34,9 +36,13 @@ export async function discoverResource(
     ...served.versions.map((v) => v.version).filter((version) => version !== preferred),
   ];
   for (const version of versions) {
+    if (found.size === plurals.length) break;
     const { resources } = resourceListSchema.parse(await client.request('GET', `/apis/${group}/${version}`));
-    const resource = resources.find((r) => r.name === plural);
-    if (resource) return { group, version, plural, namespaced: resource.namespaced };
+    for (const plural of plurals) {
+      const resource = resources.find((r) => r.name === plural);
+      if (resource && !found.has(plural))
+        found.set(plural, { group, version, plural, namespaced: resource.namespaced });
+    }
   }
-  return undefined;
+  return found;
 }

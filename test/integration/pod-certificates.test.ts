@@ -5,6 +5,7 @@ import { clusterTrustBundleName } from '../../src/core/bundle/cluster-trust-bund
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { objectPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
+import { kubeletKey } from '../fixtures/kubelet.ts';
 import { createKeyRevocation, readyMessage, waitForRevocation } from './key-revocations.ts';
 import {
   CTB_V1,
@@ -13,7 +14,6 @@ import {
   createPod,
   createRequestAsNode,
   createServiceAccount,
-  makeNodeKey,
   waitForAnswer,
 } from './pod-certificates.ts';
 import { createEntry, entries, opensslVerifyStrict, waitForEntry } from './registration-entries.ts';
@@ -41,7 +41,7 @@ describe('Trustline as a PodCertificateRequest signer (certificates.k8s.io/v1, N
   const ids = { nodeA: '', nodeB: '', web: '', other: '', webPod: '', otherPod: '' };
 
   const request = async (node: string, pod: 'web-0' | 'other-0', extra: Record<string, unknown> = {}) => {
-    const key = await makeNodeKey();
+    const key = await kubeletKey();
     const name = await createRequestAsNode(node, namespace, {
       signerName,
       podName: pod,

@@ -28,7 +28,7 @@ import type { AuditLog } from '../../observability/audit.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { JournalCache } from '../journal-cache.ts';
 import { writeStatus } from '../status-writer.ts';
-import { podCertificatesOf, svidSignersOf } from '../svid-inventory.ts';
+import { type PodCertificateInventory, svidSignersOf } from '../svid-inventory.ts';
 import { readUpstream } from '../trustdomain/upstream-secret.ts';
 import { requestOf, revocationContext } from './context.ts';
 
@@ -40,8 +40,8 @@ export interface KeyRevocationControllerOptions {
   /** Secrets in the operator's namespace: upstream CAs. */
   secrets: Informer;
   svidSecrets: (namespace: string) => Informer | undefined;
-  /** PodCertificateRequests, where the cluster serves them. */
-  podCertificateRequests?: Informer | undefined;
+  /** Certificates issued to PodCertificateRequests, where the cluster serves them. */
+  podCertificates?: PodCertificateInventory | undefined;
   journals: JournalCache;
   operatorNamespace: string;
   now: () => Date;
@@ -188,7 +188,7 @@ export class KeyRevocationReconciler {
       : [];
     const pods = tainted
       ? outstandingPodCertificates(
-          podCertificatesOf(this.#options.podCertificateRequests, signerNameOf(trustDomain)),
+          this.#options.podCertificates?.of(signerNameOf(trustDomain)) ?? [],
           [...tainted],
           now(),
         ).length

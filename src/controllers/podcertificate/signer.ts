@@ -3,18 +3,17 @@ import { SIGNER_DOMAIN } from '../../api/group.ts';
 import { signerNameOf, type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import { activeAuthority } from '../../core/authorities/lifecycle.ts';
-import { checkClaim } from '../../core/claims.ts';
 import { RequestKeyError, requestKey, SIGNABLE_KEY_TYPES } from '../../core/podcert/public-key.ts';
 import type { PodCertificateDenial, PodCertificateFailure } from '../../core/podcert/reasons.ts';
 import { chooseEntry, fillPath } from '../../core/podcert/selection.ts';
 import { MIN_POD_CERTIFICATE_LIFETIME_MS, podCertificateValidity } from '../../core/podcert/validity.ts';
 import { desiredIdentity } from '../../core/svid/desired-identity.ts';
 import { signX509Svid } from '../../core/svid/x509-svid.ts';
-import { isConflict, isNotFound, KubeApiError } from '../../kube/errors.ts';
+import { isNotFound, KubeApiError } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
 import { coreResources, objectPath, type ResourceType } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
-import type { SigningContext } from '../signer-cache.ts';
+import { checkNamespaceClaim, type SigningContext } from '../signing-context.ts';
 import { parsePod, podEntriesIn, selectablePod } from './pods.ts';
 import { isSettled, type PodCertificateRequest, podCertificateRequestSchema } from './request.ts';
 
@@ -120,21 +119,16 @@ export class PodCertificateSigner {
     }
 
     const spiffeIDPath = fillPath(entry.spec.spiffeIDPath, facts);
-    const verdict = checkClaim({
-      namespace,
-      namespaceLabels: namespaceLabels(this.#options.namespaces, namespace),
-      trustDomain: trustDomain.spec.trustDomain,
+    const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
       spiffeIDPath,
       dnsNames: entry.spec.dnsNames ?? [],
-      grants: trustDomain.spec.grants ?? [],
-      clusterDomain: this.#options.clusterDomain,
     });
     if (!verdict.allowed) return { outcome: 'Denied', reason: verdict.rule, message: verdict.message };
 
     const journal = this.#options.journals.get(trustDomain.spec.trustDomain);
-    const authority =
-      journal instanceof JournalError || !journal ? undefined : activeAuthority(journal, 'X509');
-    if (!journal || journal instanceof JournalError || !authority) return 'retry';
+    if (!journal || journal instanceof JournalError) return 'retry';
+    const authority = activeAuthority(journal, 'X509');
+    if (!authority) return 'retry';
     this.#options.signers.forgetUnfit(journal);
     const now = this.#options.now();
     const validity = podCertificateValidity({
@@ -242,7 +236,7 @@ export class PodCertificateSigner {
       });
       return undefined;
     } catch (error) {
-      if (error instanceof KubeApiError && error.status === 422 && !isConflict(error)) return error;
+      if (error instanceof KubeApiError && error.status === 422) return error;
       throw error;
     }
   }
@@ -257,7 +251,3 @@ const condition = (type: string, reason: string, message: string, now: Date) => 
 });
 
 export const isTrustlineSigner = (signerName: string): boolean => signerName.startsWith(`${SIGNER_DOMAIN}/`);
-
-function namespaceLabels(namespaces: Informer, namespace: string): Record<string, string> {
-  return namespaces.get(namespace)?.metadata.labels ?? {};
-}

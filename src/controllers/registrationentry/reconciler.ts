@@ -1,9 +1,9 @@
 import { decodeJwt } from 'jose';
-import { z } from 'zod';
 import {
   hasPlaceholders,
   isPodMode,
   isSecretMode,
+  type PodModeEntry,
   type RegistrationEntry,
   registrationEntryKind,
   registrationEntrySchema,
@@ -21,7 +21,6 @@ import {
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import { activeAuthority, isExpired } from '../../core/authorities/lifecycle.ts';
 import type { Journal, JwtAuthority, X509Authority } from '../../core/authorities/model.ts';
-import { checkClaim } from '../../core/claims.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
 import { podEntryView } from '../../core/podcert/selection.ts';
 import { desiredIdentity } from '../../core/svid/desired-identity.ts';
@@ -47,7 +46,7 @@ import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import { asPodEntry, parsePod, podEntriesIn, selectablePod } from '../podcertificate/pods.ts';
-import type { SigningContext } from '../signer-cache.ts';
+import { checkNamespaceClaim, type SigningContext } from '../signing-context.ts';
 import { writeStatus } from '../status-writer.ts';
 import { type EntryRef, type SecretState, SvidSecrets } from './svid-secrets.ts';
 
@@ -65,10 +64,6 @@ const RENEWAL_JITTER = 0.1;
 /** How soon a refused entry looks again when no watch event would tell it something changed. */
 const RECHECK_MS = 60_000;
 const PENDING_RECHECK_MS = 2_000;
-
-const namespaceLabelsSchema = z.object({
-  metadata: z.object({ labels: z.record(z.string(), z.string()).optional() }),
-});
 
 const ready = (reason: string, message: string, status: 'True' | 'False' = 'False'): DesiredCondition => ({
   type: 'Ready',
@@ -149,12 +144,12 @@ export class RegistrationEntryReconciler {
    */
   async #reconcilePodEntry(
     object: KubeObject,
-    entry: RegistrationEntry,
+    entry: PodModeEntry,
     trustDomain: TrustDomain,
   ): Promise<ReconcileResult> {
     const { pods, journals, entries } = this.#options;
     const namespace = entry.metadata.namespace ?? '';
-    if (pods === undefined || !isPodMode(entry)) {
+    if (pods === undefined) {
       await this.#refuse(
         object,
         EntryReason.PodCertificatesUnavailable,
@@ -163,7 +158,10 @@ export class RegistrationEntryReconciler {
       return undefined;
     }
     if (!hasPlaceholders(entry.spec.spiffeIDPath)) {
-      const verdict = this.#claim(namespace, trustDomain, entry.spec.spiffeIDPath, entry.spec.dnsNames ?? []);
+      const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
+        spiffeIDPath: entry.spec.spiffeIDPath,
+        dnsNames: entry.spec.dnsNames ?? [],
+      });
       if (!verdict.allowed) {
         await this.#refuse(object, verdict.rule, verdict.message);
         return undefined;
@@ -211,19 +209,6 @@ export class RegistrationEntryReconciler {
     return undefined;
   }
 
-  #claim(namespace: string, trustDomain: TrustDomain, spiffeIDPath: string, dnsNames: readonly string[]) {
-    return checkClaim({
-      namespace,
-      namespaceLabels:
-        namespaceLabelsSchema.safeParse(this.#options.namespaces.get(namespace)).data?.metadata.labels ?? {},
-      trustDomain: trustDomain.spec.trustDomain,
-      spiffeIDPath,
-      dnsNames,
-      grants: trustDomain.spec.grants ?? [],
-      clusterDomain: this.#options.clusterDomain,
-    });
-  }
-
   async #reconcile(object: KubeObject, entry: RegistrationEntry, key: string): Promise<ReconcileResult> {
     const { now: clock, trustDomains, journals } = this.#options;
     const namespace = entry.metadata.namespace ?? '';
@@ -247,7 +232,9 @@ export class RegistrationEntryReconciler {
       return undefined;
     }
     const trustDomain: TrustDomain = trustDomainParsed.data;
-    if (!isSecretMode(entry)) return this.#reconcilePodEntry(object, entry, trustDomain);
+    if (isPodMode(entry)) return this.#reconcilePodEntry(object, entry, trustDomain);
+    // The schema allows exactly one of secret and workloadSelector.
+    if (!isSecretMode(entry)) return undefined;
     if (!this.#secrets.allowed(namespace)) {
       await this.#refuse(
         object,
@@ -258,7 +245,10 @@ export class RegistrationEntryReconciler {
       );
       return undefined;
     }
-    const verdict = this.#claim(namespace, trustDomain, entry.spec.spiffeIDPath, entry.spec.dnsNames ?? []);
+    const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
+      spiffeIDPath: entry.spec.spiffeIDPath,
+      dnsNames: entry.spec.dnsNames ?? [],
+    });
     if (!verdict.allowed) {
       await this.#refuse(object, verdict.rule, verdict.message);
       return undefined;

@@ -64,7 +64,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { JournalCache } from '../journal-cache.ts';
 import { requestsFor, revocationContext } from '../keyrevocation/context.ts';
 import { writeStatus } from '../status-writer.ts';
-import { podCertificatesOf, svidsBySigner } from '../svid-inventory.ts';
+import { type PodCertificateInventory, svidsBySigner } from '../svid-inventory.ts';
 import { publishClusterTrustBundle } from './cluster-trust-bundles.ts';
 import { JournalStore, type StoredJournal } from './journal-store.ts';
 import { publish, publishedCopies } from './publisher.ts';
@@ -81,8 +81,8 @@ export interface TrustDomainCaches {
   /** The cache of Trustline's SVID Secrets in a namespace. */
   svidSecrets: (namespace: string) => Informer | undefined;
   journals: JournalCache;
-  /** PodCertificateRequests, where the cluster serves them: their certificates count in revocations. */
-  podCertificateRequests?: Informer | undefined;
+  /** Certificates issued to PodCertificateRequests, where the cluster serves them: they count in revocations. */
+  podCertificates?: PodCertificateInventory | undefined;
 }
 
 export interface TrustDomainControllerOptions {
@@ -579,9 +579,7 @@ export class TrustDomainReconciler {
       svidsBySigner: counting
         ? svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
         : new Map(),
-      podCertificates: counting
-        ? podCertificatesOf(caches.podCertificateRequests, signerNameOf(trustDomain))
-        : [],
+      podCertificates: counting ? (caches.podCertificates?.of(signerNameOf(trustDomain)) ?? []) : [],
     });
   }
 

@@ -14,12 +14,6 @@ export const SIGNABLE_KEY_TYPES: Readonly<Partial<Record<PodKeyType, X509KeyType
   RSA4096: 'RSA-4096',
 };
 
-/** The projected volume key type that yields a given SVID key type. */
-export const podKeyTypeFor = (keyType: X509KeyType): PodKeyType | undefined =>
-  (Object.entries(SIGNABLE_KEY_TYPES) as [PodKeyType, X509KeyType][]).find(
-    ([, svid]) => svid === keyType,
-  )?.[0];
-
 export interface RequestKey {
   /** DER SubjectPublicKeyInfo, as the certificate carries it. */
   spki: Buffer;
