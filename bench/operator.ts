@@ -19,6 +19,7 @@ export function startOperator(
       TRUSTLINE_NAMESPACE: namespace,
       TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
       LOG_LEVEL: 'warn',
+      POD_NAME: 'trustline-bench',
       ...env,
     },
     stdio: ['ignore', openSync(logFile, 'a'), 'inherit'],

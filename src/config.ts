@@ -1,5 +1,21 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_NAMESPACE } from './deploy/names.ts';
+import { parseDuration } from './api/duration.ts';
+import type { LeaseTiming } from './core/leader/lease.ts';
+import { DEFAULT_NAMESPACE, LEADER_LEASE_NAME } from './deploy/names.ts';
+
+const positiveDuration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, context) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) {
+        context.addIssue({ code: 'custom', message: 'must be a positive duration, such as 15s or 1m' });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
 const environmentSchema = z.object({
   TRUSTLINE_NAMESPACE: z.string().min(1).optional(),
@@ -12,9 +28,10 @@ const environmentSchema = z.object({
       'port must be at most 65535',
     )
     .default(':8080'),
+  // Empty is the same as unset, so a chart can always pass its (possibly empty) list.
   TRUSTLINE_SECRET_NAMESPACES: z
     .string()
-    .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'must be a comma-separated list of namespace names')
+    .regex(/^([a-z0-9-]+(,[a-z0-9-]+)*)?$/, 'must be a comma-separated list of namespace names')
     .optional(),
   TRUSTLINE_SVID_SECRETS: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
   TRUSTLINE_CLUSTER_DOMAIN: z
@@ -22,6 +39,11 @@ const environmentSchema = z.object({
     .regex(/^[a-z0-9.-]+$/, 'must be a DNS domain')
     .default('cluster.local'),
   TRUSTLINE_AUDIT_LOG: z.string().min(1).optional(),
+  TRUSTLINE_LEADER_ELECTION: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
+  TRUSTLINE_LEASE_DURATION: positiveDuration('15s'),
+  TRUSTLINE_RENEW_DEADLINE: positiveDuration('10s'),
+  TRUSTLINE_RETRY_PERIOD: positiveDuration('2s'),
+  POD_NAME: z.string().min(1).optional(),
 });
 
 export interface OperatorConfig {
@@ -36,6 +58,8 @@ export interface OperatorConfig {
   clusterDomain: string;
   /** A file for the audit stream; standard output when undefined. */
   auditLog: string | undefined;
+  /** Replicas elect one leader that writes; undefined: this process writes at once, alone. */
+  leaderElection: { leaseName: string; identity: string; timing: LeaseTiming } | undefined;
 }
 
 /** The operator's settings from its environment, checked once at start with errors that name the variable. */
@@ -53,7 +77,17 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
     TRUSTLINE_SVID_SECRETS,
     TRUSTLINE_CLUSTER_DOMAIN,
     TRUSTLINE_AUDIT_LOG,
+    TRUSTLINE_LEADER_ELECTION,
+    TRUSTLINE_LEASE_DURATION,
+    TRUSTLINE_RENEW_DEADLINE,
+    TRUSTLINE_RETRY_PERIOD,
+    POD_NAME,
   } = parsed.data;
+  // client-go's rules: a leader gives up before anyone may take over, and retries before it gives up.
+  if (TRUSTLINE_RENEW_DEADLINE >= TRUSTLINE_LEASE_DURATION)
+    throw new Error('TRUSTLINE_RENEW_DEADLINE: must be shorter than TRUSTLINE_LEASE_DURATION');
+  if (TRUSTLINE_RETRY_PERIOD * 1.2 >= TRUSTLINE_RENEW_DEADLINE)
+    throw new Error('TRUSTLINE_RETRY_PERIOD: must be shorter than TRUSTLINE_RENEW_DEADLINE / 1.2');
   const separator = TRUSTLINE_METRICS_ADDRESS.lastIndexOf(':');
   const host = TRUSTLINE_METRICS_ADDRESS.slice(0, separator).replace(/^\[|\]$/g, '');
   return {
@@ -62,8 +96,26 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
       host: host === '' ? '0.0.0.0' : host,
       port: Number(TRUSTLINE_METRICS_ADDRESS.slice(separator + 1)),
     },
-    secretNamespaces: TRUSTLINE_SVID_SECRETS === 'false' ? [] : TRUSTLINE_SECRET_NAMESPACES?.split(','),
+    secretNamespaces:
+      TRUSTLINE_SVID_SECRETS === 'false'
+        ? []
+        : TRUSTLINE_SECRET_NAMESPACES
+          ? TRUSTLINE_SECRET_NAMESPACES.split(',')
+          : undefined,
     clusterDomain: TRUSTLINE_CLUSTER_DOMAIN,
     auditLog: TRUSTLINE_AUDIT_LOG,
+    leaderElection:
+      TRUSTLINE_LEADER_ELECTION === 'false'
+        ? undefined
+        : {
+            leaseName: LEADER_LEASE_NAME,
+            // The pod's name survives a container restart, so a restarted leader takes its Lease back at once.
+            identity: POD_NAME ?? `${hostname()}_${process.pid}`,
+            timing: {
+              leaseDurationMs: TRUSTLINE_LEASE_DURATION,
+              renewDeadlineMs: TRUSTLINE_RENEW_DEADLINE,
+              retryPeriodMs: TRUSTLINE_RETRY_PERIOD,
+            },
+          },
   };
 }

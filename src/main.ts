@@ -10,7 +10,16 @@ let stopping = false;
 try {
   const config = new KubeConfig();
   config.loadFromDefault();
-  const operator = await Operator.start({ config, settings: configFromEnvironment(), log });
+  const operator = await Operator.start({
+    config,
+    settings: configFromEnvironment(),
+    log,
+    // Restart with fresh caches and campaign again, as the kubelet restarts a container that exits.
+    onLeadershipLost: () => {
+      log.fatal('lost the leader Lease; exiting so that only the new leader writes');
+      process.exit(1);
+    },
+  });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (stopping) process.exit(1);

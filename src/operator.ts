@@ -26,6 +26,7 @@ import { inProgress } from './core/revocation/progress.ts';
 import { discoverResources } from './kube/discovery.ts';
 import { EventRecorder } from './kube/events.ts';
 import { type ChangeType, Informer, type KubeObject, objectKey } from './kube/informer.ts';
+import { LeaderElector } from './kube/leader-election.ts';
 import { CERTIFICATES_GROUP, coreResources, type ResourceType, trustlineResource } from './kube/resources.ts';
 import { RestClient } from './kube/rest.ts';
 import { type ReconcileResult, WorkQueue } from './kube/workqueue.ts';
@@ -41,6 +42,8 @@ export interface OperatorOptions {
   now?: () => Date;
   concurrency?: number;
   failpoint?: FailpointTrigger;
+  /** Called when this replica loses the leader Lease; its queues have stopped by then. */
+  onLeadershipLost?: () => void;
 }
 
 /** How long pod events gather before the entries of their namespace count their pods again. */
@@ -65,6 +68,7 @@ export class Operator {
   readonly #informers: Informer[];
   readonly #queues: WorkQueue[];
   readonly #server: Server;
+  readonly #elector: LeaderElector | undefined;
   readonly #log: Logger;
 
   private constructor(
@@ -72,12 +76,14 @@ export class Operator {
     informers: Informer[],
     queues: WorkQueue[],
     server: Server,
+    elector: LeaderElector | undefined,
     log: Logger,
   ) {
     this.#client = client;
     this.#informers = informers;
     this.#queues = queues;
     this.#server = server;
+    this.#elector = elector;
     this.#log = log;
   }
 
@@ -88,9 +94,11 @@ export class Operator {
     now = () => new Date(),
     concurrency = 8,
     failpoint = failpointsFromEnvironment(),
+    onLeadershipLost,
   }: OperatorOptions): Promise<Operator> {
     const client = await RestClient.fromKubeConfig(config);
     const metrics = new Metrics(now);
+    metrics.collectProcessMetrics();
     const audit = settings.auditLog ? AuditLog.toFile(settings.auditLog) : new AuditLog();
     const queues: WorkQueue[] = [];
     const informers: Informer[] = [];
@@ -330,68 +338,105 @@ export class Operator {
       clusterTrustBundles: trustBundleResource &&
         clusterTrustBundles && { resource: trustBundleResource, cache: clusterTrustBundles },
     });
-    const { server, address } = await startMetricsServer(metrics.registry, settings.metrics);
+    let synced = false;
+    const { server, address } = await startMetricsServer(metrics.registry, settings.metrics, () => synced);
     log.info({ address: address.address, port: address.port }, 'serving metrics and health probes');
     log.info({ server: client.server, namespace: settings.namespace }, 'starting caches');
     await Promise.all(informers.map((cache) => cache.start()));
-    log.info('caches synced; reconciling');
-    // Queues exist only once every cache is whole: a reconcile that saw a half-listed cache of
-    // namespaces or ConfigMaps would remove bundles that should stay.
-    trustDomainQueue = queue(trustDomainKind.kind, trustDomainReconciler.reconcile);
-    // Entries come by the thousand (a namespace applied at once). Each goes through the queue three or
-    // four times as its Secret and status land, and most of those passes send no request at all.
-    entryQueue = queue(registrationEntryKind.kind, entryReconciler.reconcile, {
-      workers: 4 * concurrency,
-      rate: { perSecond: 2_000, burst: 2_000 },
-    });
-    const revocationReconciler = new KeyRevocationReconciler({
-      client,
-      keyRevocations,
-      trustDomains,
-      registrationEntries,
-      secrets,
-      svidSecrets: secretCaches,
-      podCertificates,
-      journals,
-      operatorNamespace: settings.namespace,
-      now,
-      metrics,
-      audit,
-      events,
-    });
-    revocationQueue = queue(keyRevocationKind.kind, revocationReconciler.reconcile);
-    if (requestResource && pods && podCertificateRequests) {
-      const signer = new PodCertificateSigner({
+    synced = true;
+    log.info('caches synced');
+
+    // Queues exist only once every cache is whole (a reconcile that saw a half-listed cache of
+    // namespaces or ConfigMaps would remove bundles that should stay) and only on the leader: a
+    // standby keeps its caches warm and writes nothing.
+    const startControllers = () => {
+      log.info('reconciling');
+      trustDomainQueue = queue(trustDomainKind.kind, trustDomainReconciler.reconcile);
+      // Entries come by the thousand (a namespace applied at once). Each goes through the queue three or
+      // four times as its Secret and status land, and most of those passes send no request at all.
+      entryQueue = queue(registrationEntryKind.kind, entryReconciler.reconcile, {
+        workers: 4 * concurrency,
+        rate: { perSecond: 2_000, burst: 2_000 },
+      });
+      const revocationReconciler = new KeyRevocationReconciler({
         client,
-        resource: requestResource,
-        requests: podCertificateRequests,
-        pods,
-        entries: registrationEntries,
+        keyRevocations,
         trustDomains,
-        namespaces,
+        registrationEntries,
+        secrets,
+        svidSecrets: secretCaches,
+        podCertificates,
         journals,
-        signers,
-        clusterDomain: settings.clusterDomain,
-        log,
+        operatorNamespace: settings.namespace,
         now,
         metrics,
         audit,
         events,
       });
-      signerQueue = queue('PodCertificateRequest', signer.reconcile);
-      for (const object of podCertificateRequests.list()) signerQueue.add(objectKey(object));
-    }
+      revocationQueue = queue(keyRevocationKind.kind, revocationReconciler.reconcile);
+      if (requestResource && pods && podCertificateRequests) {
+        const signer = new PodCertificateSigner({
+          client,
+          resource: requestResource,
+          requests: podCertificateRequests,
+          pods,
+          entries: registrationEntries,
+          trustDomains,
+          namespaces,
+          journals,
+          signers,
+          clusterDomain: settings.clusterDomain,
+          log,
+          now,
+          metrics,
+          audit,
+          events,
+        });
+        signerQueue = queue('PodCertificateRequest', signer.reconcile);
+        for (const object of podCertificateRequests.list()) signerQueue.add(objectKey(object));
+      }
 
-    for (const object of trustDomains.list()) trustDomainQueue.add(objectKey(object));
-    for (const object of registrationEntries.list()) entryQueue.add(objectKey(object));
-    for (const object of keyRevocations.list()) revocationQueue.add(objectKey(object));
-    return new Operator(client, informers, queues, server, log);
+      for (const object of trustDomains.list()) trustDomainQueue.add(objectKey(object));
+      for (const object of registrationEntries.list()) entryQueue.add(objectKey(object));
+      for (const object of keyRevocations.list()) revocationQueue.add(objectKey(object));
+    };
+
+    const election = settings.leaderElection;
+    if (!election) {
+      metrics.setLeader(true);
+      startControllers();
+      return new Operator(client, informers, queues, server, undefined, log);
+    }
+    metrics.setLeader(false);
+    const elector = new LeaderElector({
+      client,
+      namespace: settings.namespace,
+      name: election.leaseName,
+      identity: election.identity,
+      timing: election.timing,
+      log,
+      onStartedLeading: () => {
+        metrics.setLeader(true);
+        startControllers();
+      },
+      onStoppedLeading: () => {
+        metrics.setLeader(false);
+        // Another replica may be writing already: stop at once, then let the process decide.
+        Promise.all(queues.map((queue) => queue.shutdown())).then(onLeadershipLost, onLeadershipLost);
+      },
+    });
+    elector.start();
+    return new Operator(client, informers, queues, server, elector, log);
   }
 
-  /** Stops watching, lets reconciles in flight finish, and closes connections. */
+  /**
+   * Stops watching, lets reconciles in flight finish, then releases the leader Lease (so a standby
+   * never writes while this replica still does) and closes connections.
+   */
   async stop(): Promise<void> {
     await Promise.all(this.#informers.map((informer) => informer.stop()));
     await Promise.all(this.#queues.map((queue) => queue.shutdown()));
+    await this.#elector?.stop();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.#client.close();
     this.#log.info('stopped');

@@ -2,7 +2,8 @@ import { GROUP, SIGNER_DOMAIN } from '../api/group.ts';
 import { allKinds } from '../api/kinds.ts';
 import { registrationEntryKind } from '../api/registrationentry.ts';
 import { trustDomainKind } from '../api/trustdomain.ts';
-import { CERTIFICATES_GROUP } from '../kube/resources.ts';
+import { CERTIFICATES_GROUP, leaseResource } from '../kube/resources.ts';
+import { LEADER_LEASE_NAME } from './names.ts';
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -50,6 +51,14 @@ export const operatorClusterRules: PolicyRule[] = [
  */
 export const operatorNamespaceRules: PolicyRule[] = [
   { apiGroups: [''], resources: ['secrets'], verbs: [...READ, 'create', 'update'] },
+  // Leader election: RBAC cannot name an object that does not exist yet, so create is unnamed.
+  { apiGroups: [leaseResource.group], resources: [leaseResource.plural], verbs: ['create'] },
+  {
+    apiGroups: [leaseResource.group],
+    resources: [leaseResource.plural],
+    resourceNames: [LEADER_LEASE_NAME],
+    verbs: ['get', 'update'],
+  },
 ];
 
 /**

@@ -41,5 +41,13 @@ export function objectPath(resource: ResourceType, name: string, namespace?: str
   return `${collectionPath(resource, namespace)}/${encodeURIComponent(name)}`;
 }
 
+/** The Lease replicas elect their leader with. */
+export const leaseResource: ResourceType = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  namespaced: true,
+};
+
 /** The API group of PodCertificateRequests and ClusterTrustBundles; their version is discovered. */
 export const CERTIFICATES_GROUP = 'certificates.k8s.io';

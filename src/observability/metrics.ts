@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Metric names, defined once: dashboards and alerts depend on them. */
 export const METRIC_NAMES = {
@@ -14,6 +14,7 @@ export const METRIC_NAMES = {
   revocationRevoked: 'trustline_revocation_revoked_seconds',
   podCertificateRequests: 'trustline_pod_certificate_requests_total',
   podCertificateIssuance: 'trustline_pod_certificate_issuance_seconds',
+  leader: 'trustline_leader',
 } as const;
 
 /** Revocations take from seconds (grace 0) to hours (a long grace period). */
@@ -90,6 +91,11 @@ export class Metrics {
     METRIC_NAMES.revocationRevoked,
     "From a KeyRevocation's creation to its target gone from every bundle, its key destroyed.",
   );
+  readonly #leader = new Gauge({
+    name: METRIC_NAMES.leader,
+    help: '1 while this replica holds the leader Lease and writes; 0 while it stands by.',
+    registers: [this.registry],
+  });
   /** Each entry's trust domain and current X.509-SVID notAfter, for the soonest-expiry gauge. */
   readonly #svidExpiries = new Map<string, { trustDomain: string; notAfter: number }>();
 
@@ -121,6 +127,18 @@ export class Metrics {
       buckets: REVOCATION_BUCKETS,
       registers: [this.registry],
     });
+  }
+
+  /**
+   * The standard process and Node.js metrics (process_cpu_seconds_total, nodejs_eventloop_lag_seconds…),
+   * for the operator's own registry only: tests run many registries in one process.
+   */
+  collectProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  setLeader(leading: boolean): void {
+    this.#leader.set(leading ? 1 : 0);
   }
 
   countIssued(type: 'x509' | 'jwt', reason: string, seconds: number): void {

@@ -2,10 +2,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-/** Serves `/metrics` for Prometheus and `/healthz` and `/readyz` for the kubelet's probes. */
+/**
+ * Serves `/metrics` for Prometheus and `/healthz` and `/readyz` for the kubelet's probes. Ready means
+ * the caches have synced: a standby replica is ready too, so a rollout can proceed while it waits for
+ * the Lease.
+ */
 export async function startMetricsServer(
   registry: Registry,
   { host, port }: { host: string; port: number },
+  isReady: () => boolean,
 ): Promise<{ server: Server; address: AddressInfo }> {
   const server = createServer((request, response) => {
     if (request.method !== 'GET') {
@@ -20,8 +25,11 @@ export async function startMetricsServer(
         );
         return;
       case '/healthz':
-      case '/readyz':
         response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        return;
+      case '/readyz':
+        if (isReady()) response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        else response.writeHead(503, { 'content-type': 'text/plain' }).end('caches are syncing');
         return;
       default:
         response.writeHead(404).end();

@@ -92,6 +92,8 @@ export class OperatorProcess {
         KUBECONFIG: inject('kubeconfig'),
         LOG_LEVEL: 'debug',
         TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
+        // One pod's name for every start, as a restarted container keeps it: the leader Lease is retaken at once.
+        POD_NAME: 'trustline-test',
         ...env,
       },
       cwd: REPO_ROOT,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configFromEnvironment } from '../../src/config.ts';
 import { FAILPOINTS, failpointsFromEnvironment } from '../../src/observability/failpoints.ts';
@@ -31,7 +32,51 @@ describe('configFromEnvironment', () => {
         secretNamespaces: undefined,
         clusterDomain: 'cluster.local',
         auditLog: undefined,
+        leaderElection: {
+          leaseName: 'trustline-leader',
+          identity: `${hostname()}_${process.pid}`,
+          timing: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+        },
       });
+    });
+  });
+
+  describe('leader election', () => {
+    it('names the replica after its pod and reads the timing as Go durations', () => {
+      expect(
+        configFromEnvironment({
+          POD_NAME: 'trustline-7d9f-abcde',
+          TRUSTLINE_LEASE_DURATION: '30s',
+          TRUSTLINE_RENEW_DEADLINE: '20s',
+          TRUSTLINE_RETRY_PERIOD: '500ms',
+        }).leaderElection,
+      ).toEqual({
+        leaseName: 'trustline-leader',
+        identity: 'trustline-7d9f-abcde',
+        timing: { leaseDurationMs: 30_000, renewDeadlineMs: 20_000, retryPeriodMs: 500 },
+      });
+    });
+
+    it('is off with TRUSTLINE_LEADER_ELECTION=false', () => {
+      expect(configFromEnvironment({ TRUSTLINE_LEADER_ELECTION: 'false' }).leaderElection).toBeUndefined();
+    });
+
+    it('refuses a duration that is not one, naming the variable', () => {
+      expect(() => configFromEnvironment({ TRUSTLINE_LEASE_DURATION: '15' })).toThrow(
+        'TRUSTLINE_LEASE_DURATION: must be a positive duration, such as 15s or 1m',
+      );
+    });
+
+    it('refuses a renew deadline that is not shorter than the lease', () => {
+      expect(() =>
+        configFromEnvironment({ TRUSTLINE_LEASE_DURATION: '10s', TRUSTLINE_RENEW_DEADLINE: '10s' }),
+      ).toThrow('TRUSTLINE_RENEW_DEADLINE: must be shorter than TRUSTLINE_LEASE_DURATION');
+    });
+
+    it('refuses a retry period too close to the renew deadline', () => {
+      expect(() =>
+        configFromEnvironment({ TRUSTLINE_RENEW_DEADLINE: '2s', TRUSTLINE_RETRY_PERIOD: '2s' }),
+      ).toThrow('TRUSTLINE_RETRY_PERIOD: must be shorter than TRUSTLINE_RENEW_DEADLINE / 1.2');
     });
   });
 
@@ -48,6 +93,10 @@ describe('configFromEnvironment', () => {
         clusterDomain: 'corp.internal',
         auditLog: '/var/log/trustline/audit.log',
       });
+    });
+
+    it('reads an empty namespace list as every namespace, as the chart passes its default', () => {
+      expect(configFromEnvironment({ TRUSTLINE_SECRET_NAMESPACES: '' }).secretNamespaces).toBeUndefined();
     });
 
     it('refuses a namespace list that is not comma-separated names, naming the variable', () => {

@@ -26,7 +26,23 @@ describe('Metrics', () => {
       revocationRevoked: 'trustline_revocation_revoked_seconds',
       podCertificateRequests: 'trustline_pod_certificate_requests_total',
       podCertificateIssuance: 'trustline_pod_certificate_issuance_seconds',
+      leader: 'trustline_leader',
     });
+  });
+
+  it('reports whether this replica leads, and the process metrics once asked to', async () => {
+    const metrics = new Metrics();
+    metrics.setLeader(false);
+    expect(await metrics.registry.getSingleMetricAsString('trustline_leader')).toMatch(
+      /^trustline_leader 0$/m,
+    );
+    metrics.setLeader(true);
+    expect(await metrics.registry.getSingleMetricAsString('trustline_leader')).toMatch(
+      /^trustline_leader 1$/m,
+    );
+    expect(await metrics.registry.metrics()).not.toContain('process_cpu_seconds_total');
+    metrics.collectProcessMetrics();
+    expect(await metrics.registry.metrics()).toMatch(/^process_cpu_seconds_total /m);
   });
 
   it('reports the seconds until the soonest SVID expiry, and nothing once no SVID is kept', async () => {

@@ -1,0 +1,139 @@
+import { OPERATOR_NAME } from './names.ts';
+
+/**
+ * The operator's Deployment and what serves it, for the chart and the kustomize base alike. Each slot is a
+ * concrete value in the kustomize base and a Helm expression in the chart (see manifests.ts); slots
+ * named in BLOCK_SLOTS hold whole YAML subtrees.
+ */
+export interface WorkloadSlots {
+  name: string;
+  account: string;
+  namespace: string;
+  instance: string;
+  replicas: number | string;
+  image: string;
+  pullPolicy: string;
+  svidSecrets: string;
+  secretNamespaces: string;
+  leaderElection: string;
+  clusterDomain: string;
+  logLevel: string;
+  minAvailable: number | string;
+  monitorInterval: string;
+  resources: unknown;
+  podAnnotations: unknown;
+  nodeSelector: unknown;
+  tolerations: unknown;
+  affinity: unknown;
+  monitorLabels: unknown;
+}
+
+export const METRICS_PORT = 8080;
+const METRICS_PORT_NAME = 'http-metrics';
+/** The UID and GID of the `node` user in the image; numeric so that runAsNonRoot can be checked. */
+const IMAGE_USER = 1000;
+
+const selectorLabels = (slots: WorkloadSlots) => ({
+  'app.kubernetes.io/name': OPERATOR_NAME,
+  'app.kubernetes.io/instance': slots.instance,
+});
+
+const env = (name: string, value: string) => ({ name, value });
+const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+
+export function deploymentDocument(slots: WorkloadSlots) {
+  const labels = selectorLabels(slots);
+  const probe = (path: string) => ({ httpGet: { path, port: METRICS_PORT_NAME }, periodSeconds: 10 });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: slots.name, namespace: slots.namespace, labels },
+    spec: {
+      replicas: slots.replicas,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels, annotations: slots.podAnnotations },
+        spec: {
+          serviceAccountName: slots.account,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: IMAGE_USER,
+            runAsGroup: IMAGE_USER,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'operator',
+              image: slots.image,
+              imagePullPolicy: slots.pullPolicy,
+              env: [
+                // The pod's name identifies the replica in the leader Lease and survives container restarts.
+                fieldEnv('POD_NAME', 'metadata.name'),
+                fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+                env('TRUSTLINE_METRICS_ADDRESS', `:${METRICS_PORT}`),
+                env('TRUSTLINE_SVID_SECRETS', slots.svidSecrets),
+                env('TRUSTLINE_SECRET_NAMESPACES', slots.secretNamespaces),
+                env('TRUSTLINE_LEADER_ELECTION', slots.leaderElection),
+                env('TRUSTLINE_CLUSTER_DOMAIN', slots.clusterDomain),
+                env('LOG_LEVEL', slots.logLevel),
+              ],
+              ports: [{ name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: 'TCP' }],
+              livenessProbe: probe('/healthz'),
+              readinessProbe: probe('/readyz'),
+              resources: slots.resources,
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              // Node writes nothing to disk, but libraries may want a scratch folder.
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+          nodeSelector: slots.nodeSelector,
+          tolerations: slots.tolerations,
+          affinity: slots.affinity,
+        },
+      },
+    },
+  };
+}
+
+export function metricsServiceDocument(slots: WorkloadSlots) {
+  const labels = selectorLabels(slots);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `${slots.name}-metrics`, namespace: slots.namespace, labels },
+    spec: {
+      selector: labels,
+      ports: [
+        { name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: 'TCP' },
+      ],
+    },
+  };
+}
+
+export function podDisruptionBudgetDocument(slots: WorkloadSlots) {
+  const labels = selectorLabels(slots);
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: slots.name, namespace: slots.namespace, labels },
+    spec: { minAvailable: slots.minAvailable, selector: { matchLabels: labels } },
+  };
+}
+
+export function serviceMonitorDocument(slots: WorkloadSlots) {
+  const labels = selectorLabels(slots);
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: { name: slots.name, namespace: slots.namespace, labels: slots.monitorLabels },
+    spec: {
+      selector: { matchLabels: labels },
+      endpoints: [{ port: METRICS_PORT_NAME, path: '/metrics', interval: slots.monitorInterval }],
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { LEADER_LEASE_NAME } from '../../src/deploy/names.ts';
+import { collectionPath, leaseResource, objectPath } from '../../src/kube/resources.ts';
+import type { RestClient } from '../../src/kube/rest.ts';
+import { METRIC_NAMES } from '../../src/observability/metrics.ts';
+import { createEntry, entries, readSecret, waitForEntry } from './registration-entries.ts';
+import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
+import { createNamespace, createTrustDomain, deleteTrustDomains, waitForReady } from './trust-domains.ts';
+
+/** Short terms so a failover fits a test; the same rules as the defaults (15s, 10s, 2s). */
+const LEASE_SECONDS = 6;
+const RETRY_SECONDS = 1;
+const TIMING = {
+  TRUSTLINE_LEASE_DURATION: `${LEASE_SECONDS}s`,
+  TRUSTLINE_RENEW_DEADLINE: '4s',
+  TRUSTLINE_RETRY_PERIOD: `${RETRY_SECONDS}s`,
+};
+
+const leaseSchema = z.object({
+  spec: z.object({ holderIdentity: z.string().optional(), leaseTransitions: z.number().optional() }),
+});
+const signingSchema = z.object({
+  time: z.number(),
+  signing: z.object({ operation: z.string(), spiffeId: z.string().optional(), subject: z.string() }),
+});
+
+/** The X.509-SVIDs a replica signed, from its audit stream. */
+const svidSignings = (replica: OperatorProcess) =>
+  replica
+    .entries()
+    .flatMap((line) => signingSchema.safeParse(line).data ?? [])
+    .filter((line) => line.signing.operation === 'x509-svid');
+
+describe('leader election between two replicas', () => {
+  const run = uniqueName('leader');
+  const operatorNamespace = `${run}-system`;
+  const namespace = `${run}-apps`;
+  let client: RestClient;
+  const replicas = new Map<string, OperatorProcess>();
+
+  const startReplica = async (name: string) => {
+    const replica = await OperatorProcess.start({
+      TRUSTLINE_NAMESPACE: operatorNamespace,
+      POD_NAME: name,
+      ...TIMING,
+    });
+    replicas.set(name, replica);
+    return replica;
+  };
+  const holder = async () =>
+    leaseSchema.parse(
+      await client.request('GET', objectPath(leaseResource, LEADER_LEASE_NAME, operatorNamespace)),
+    ).spec.holderIdentity;
+  const leaderMetric = async (replica: OperatorProcess) => {
+    const text = await (await fetch(`http://127.0.0.1:${replica.metricsPort()}/metrics`)).text();
+    return new RegExp(`^${METRIC_NAMES.leader} (\\d)$`, 'm').exec(text)?.[1];
+  };
+
+  beforeAll(async () => {
+    client = await connectWithCrds();
+    await createNamespace(client, operatorNamespace);
+    await createNamespace(client, namespace);
+  });
+
+  afterAll(async () => {
+    await client.request('DELETE', collectionPath(entries, namespace));
+    await deleteTrustDomains(client, [`${run}-steady`, `${run}-renewing`]);
+    for (const replica of replicas.values()) if (replica.child.exitCode === null) await replica.stop();
+    await client.close();
+  });
+
+  it('lets only the leader write, and the standby take over within the lease duration when the leader is killed', async () => {
+    const a = await startReplica('replica-a');
+    await waitFor('replica-a to hold the Lease', async () =>
+      (await holder()) === 'replica-a' ? true : undefined,
+    );
+    const b = await startReplica('replica-b');
+    // Ready with warm caches, but standing by.
+    expect((await fetch(`http://127.0.0.1:${b.metricsPort()}/readyz`)).status).toBe(200);
+    expect(await leaderMetric(a)).toBe('1');
+    expect(await leaderMetric(b)).toBe('0');
+
+    await createTrustDomain(client, `${run}-steady`, { trustDomain: `${run}-steady.example.org` });
+    // Ten-second SVIDs renew every few seconds, so renewals run across the failover.
+    await createTrustDomain(client, `${run}-renewing`, {
+      trustDomain: `${run}-renewing.example.org`,
+      svid: { x509TTL: '10s' },
+    });
+    await waitForReady(client, `${run}-steady`, 'True');
+    await waitForReady(client, `${run}-renewing`, 'True');
+    await createEntry(client, namespace, 'steady', {
+      trustDomainRef: { name: `${run}-steady` },
+      spiffeIDPath: '/steady',
+      secret: { name: 'steady-svid' },
+    });
+    await createEntry(client, namespace, 'renewing', {
+      trustDomainRef: { name: `${run}-renewing` },
+      spiffeIDPath: '/renewing',
+      secret: { name: 'renewing-svid' },
+    });
+    await waitForEntry(client, namespace, 'steady', 'True', 'Issued');
+    await waitForEntry(client, namespace, 'renewing', 'True', 'Issued');
+    const steady = await readSecret(client, namespace, 'steady-svid');
+    await waitFor('a renewal by the leader', async () =>
+      svidSignings(a).filter((line) => line.signing.spiffeId?.endsWith('/renewing')).length >= 2
+        ? true
+        : undefined,
+    );
+    expect(svidSignings(b)).toEqual([]);
+
+    const killedAt = Date.now();
+    await a.kill();
+    await waitFor(
+      'replica-b to take the Lease',
+      async () => ((await holder()) === 'replica-b' ? true : undefined),
+      30_000,
+    );
+    const takeoverSeconds = (Date.now() - killedAt) / 1000;
+    // The lease duration, plus one jittered retry period, plus the polling of this test.
+    expect(takeoverSeconds).toBeLessThan(LEASE_SECONDS + RETRY_SECONDS * 1.2 + 1);
+    expect(await leaderMetric(b)).toBe('1');
+
+    // The new leader writes: a new entry is issued, and renewals go on.
+    await createEntry(client, namespace, 'after', {
+      trustDomainRef: { name: `${run}-steady` },
+      spiffeIDPath: '/after',
+      secret: { name: 'after-svid' },
+    });
+    await waitForEntry(client, namespace, 'after', 'True', 'Issued');
+    await waitFor('a renewal by the new leader', async () =>
+      svidSignings(b).some((line) => line.signing.spiffeId?.endsWith('/renewing')) ? true : undefined,
+    );
+
+    // Nothing already issued was issued again: the steady SVID is the one replica-a wrote.
+    expect((await readSecret(client, namespace, 'steady-svid'))?.data['tls.crt']).toBe(
+      steady?.data['tls.crt'],
+    );
+    expect(svidSignings(b).filter((line) => line.signing.spiffeId?.endsWith('/steady'))).toEqual([]);
+    // Each renewal was signed once: a renewal of a 10-second SVID comes 3 to 5 seconds after the last,
+    // so two signings close together would be the same renewal issued by both replicas.
+    const renewals = [...svidSignings(a), ...svidSignings(b)]
+      .filter((line) => line.signing.spiffeId?.endsWith('/renewing'))
+      .map((line) => line.time)
+      .sort((x, y) => x - y);
+    const gaps = renewals.slice(1).map((time, index) => time - (renewals[index] ?? 0));
+    expect(Math.min(...gaps)).toBeGreaterThan(2_000);
+  });
+
+  it('hands the Lease over at once when the leader stops gracefully', async () => {
+    const b = replicas.get('replica-b');
+    const c = await startReplica('replica-c');
+    expect(await holder()).toBe('replica-b');
+    const stoppedAt = Date.now();
+    expect(await b?.stop()).toBe(0);
+    await waitFor('replica-c to take the released Lease', async () =>
+      (await holder()) === 'replica-c' ? true : undefined,
+    );
+    // Released, not expired: within a retry period or two, well under the lease duration.
+    expect((Date.now() - stoppedAt) / 1000).toBeLessThan(LEASE_SECONDS);
+    expect(await leaderMetric(c)).toBe('1');
+  });
+});
