@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import { rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ControlPlaneBinaries, ensureControlPlane } from './build.ts';
+import { type ControlPlaneBinaries, ensureControlPlane, ensureHelm } from './build.ts';
 import { runningControlPlane, startControlPlane, stopControlPlane } from './cluster.ts';
 import { run } from './process.ts';
 
 /**
  * `npm run cluster:{build,up,down}` and `npm run dev`: the development control plane lives in .cluster/
- * of the repository.
+ * of the repository. `helm` builds helm if needed and prints only its path, for scripts:
+ * `"$(node hack/controlplane/cli.ts helm)" lint charts/trustline`.
  */
 const CLUSTER_DIR = join(import.meta.dirname, '..', '..', '.cluster');
 const log = (message: string) => console.error(`[controlplane] ${message}`);
@@ -26,7 +27,10 @@ const command = process.argv[2];
 try {
   if (command === 'build') {
     const binaries = await ensureControlPlane(log);
-    console.log(JSON.stringify(binaries, null, 2));
+    const helm = await ensureHelm(log);
+    console.log(JSON.stringify({ ...binaries, helm }, null, 2));
+  } else if (command === 'helm') {
+    console.log(await ensureHelm(log));
   } else if (command === 'up') {
     const kubeconfig = await up(await ensureControlPlane(log));
     console.log(`control plane is up: export KUBECONFIG=${kubeconfig}; kubectl is .cluster/kubectl`);
@@ -56,7 +60,7 @@ try {
     await stopControlPlane(CLUSTER_DIR);
     console.log('control plane stopped and its data removed');
   } else {
-    console.error('usage: node hack/controlplane/cli.ts build|up|dev|down');
+    console.error('usage: node hack/controlplane/cli.ts build|helm|up|dev|down');
     process.exitCode = 2;
   }
 } catch (error) {

@@ -63,7 +63,7 @@ function start(command: string, args: string[], logFile: string): ChildProcess {
   return child;
 }
 
-function kubeconfigFor(server: string, caCertificate: string, token: string): string {
+export function kubeconfigFor(server: string, caCertificate: string, token: string): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',

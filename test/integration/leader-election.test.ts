@@ -22,7 +22,12 @@ const leaseSchema = z.object({
 });
 const signingSchema = z.object({
   time: z.number(),
-  signing: z.object({ operation: z.string(), spiffeId: z.string().optional(), subject: z.string() }),
+  signing: z.object({
+    operation: z.string(),
+    spiffeId: z.string().optional(),
+    subject: z.string(),
+    reason: z.string().optional(),
+  }),
 });
 
 /** The X.509-SVIDs a replica signed, from its audit stream. */
@@ -66,7 +71,9 @@ describe('leader election between two replicas', () => {
   afterAll(async () => {
     await client.request('DELETE', collectionPath(entries, namespace));
     await deleteTrustDomains(client, [`${run}-steady`, `${run}-renewing`]);
-    for (const replica of replicas.values()) if (replica.child.exitCode === null) await replica.stop();
+    for (const replica of replicas.values()) {
+      if (replica.child.exitCode === null && replica.child.signalCode === null) await replica.stop();
+    }
     await client.close();
   });
 
@@ -81,22 +88,24 @@ describe('leader election between two replicas', () => {
     expect(await leaderMetric(a)).toBe('1');
     expect(await leaderMetric(b)).toBe('0');
 
-    await createTrustDomain(client, `${run}-steady`, { trustDomain: `${run}-steady.example.org` });
-    // Ten-second SVIDs renew every few seconds, so renewals run across the failover.
+    const bundle = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } };
+    await createTrustDomain(client, `${run}-steady`, { trustDomain: `${run}-steady.example.org`, bundle });
+    // Thirty-second SVIDs (forty with the backdating) renew every 6 to 10 seconds, so renewals run across the failover.
     await createTrustDomain(client, `${run}-renewing`, {
       trustDomain: `${run}-renewing.example.org`,
-      svid: { x509TTL: '10s' },
+      svid: { x509TTL: '30s' },
+      bundle,
     });
     await waitForReady(client, `${run}-steady`, 'True');
     await waitForReady(client, `${run}-renewing`, 'True');
     await createEntry(client, namespace, 'steady', {
       trustDomainRef: { name: `${run}-steady` },
-      spiffeIDPath: '/steady',
+      spiffeIDPath: `/ns/${namespace}/steady`,
       secret: { name: 'steady-svid' },
     });
     await createEntry(client, namespace, 'renewing', {
       trustDomainRef: { name: `${run}-renewing` },
-      spiffeIDPath: '/renewing',
+      spiffeIDPath: `/ns/${namespace}/renewing`,
       secret: { name: 'renewing-svid' },
     });
     await waitForEntry(client, namespace, 'steady', 'True', 'Issued');
@@ -124,7 +133,7 @@ describe('leader election between two replicas', () => {
     // The new leader writes: a new entry is issued, and renewals go on.
     await createEntry(client, namespace, 'after', {
       trustDomainRef: { name: `${run}-steady` },
-      spiffeIDPath: '/after',
+      spiffeIDPath: `/ns/${namespace}/after`,
       secret: { name: 'after-svid' },
     });
     await waitForEntry(client, namespace, 'after', 'True', 'Issued');
@@ -137,14 +146,13 @@ describe('leader election between two replicas', () => {
       steady?.data['tls.crt'],
     );
     expect(svidSignings(b).filter((line) => line.signing.spiffeId?.endsWith('/steady'))).toEqual([]);
-    // Each renewal was signed once: a renewal of a 10-second SVID comes 3 to 5 seconds after the last,
+    // Each renewal was signed once: a renewal comes at least 6 seconds after the last,
     // so two signings close together would be the same renewal issued by both replicas.
     const renewals = [...svidSignings(a), ...svidSignings(b)]
       .filter((line) => line.signing.spiffeId?.endsWith('/renewing'))
-      .map((line) => line.time)
-      .sort((x, y) => x - y);
-    const gaps = renewals.slice(1).map((time, index) => time - (renewals[index] ?? 0));
-    expect(Math.min(...gaps)).toBeGreaterThan(2_000);
+      .sort((x, y) => x.time - y.time);
+    const gaps = renewals.slice(1).map((line, index) => line.time - (renewals[index]?.time ?? 0));
+    expect(Math.min(...gaps), JSON.stringify(renewals)).toBeGreaterThan(2_000);
   });
 
   it('hands the Lease over at once when the leader stops gracefully', async () => {

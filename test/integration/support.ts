@@ -5,35 +5,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { RestClient } from '../../src/kube/rest.ts';
+import { type CommandResult, runCommand } from '../fixtures/command.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { CommandResult };
 
-/** Runs the built kubectl against the test control plane. */
-export function kubectl(args: string[], input?: string): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(inject('kubectl'), args, {
-      env: { ...process.env, KUBECONFIG: inject('kubeconfig') },
-      cwd: REPO_ROOT,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
+/** Runs one of the built tools (kubectl, helm) against the test control plane. */
+const runTool = (tool: 'kubectl' | 'helm', args: string[], input?: string): Promise<CommandResult> =>
+  runCommand(inject(tool), args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, KUBECONFIG: inject('kubeconfig') },
+    input,
   });
-}
+
+export const kubectl = (args: string[], input?: string) => runTool('kubectl', args, input);
+export const helm = (args: string[]) => runTool('helm', args);
 
 /** Installs the CRDs on the test control plane and returns a client for it: every file's first step. */
 export async function connectWithCrds(): Promise<RestClient> {
