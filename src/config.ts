@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { parseDuration } from './api/duration.ts';
-import type { LeaseTiming } from './core/leader/lease.ts';
+import { LEASE_JITTER, type LeaseTiming } from './core/leader/lease.ts';
 import { DEFAULT_NAMESPACE, LEADER_LEASE_NAME } from './deploy/names.ts';
 
 const positiveDuration = (fallback: string) =>
@@ -86,8 +86,10 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
   // client-go's rules: a leader gives up before anyone may take over, and retries before it gives up.
   if (TRUSTLINE_RENEW_DEADLINE >= TRUSTLINE_LEASE_DURATION)
     throw new Error('TRUSTLINE_RENEW_DEADLINE: must be shorter than TRUSTLINE_LEASE_DURATION');
-  if (TRUSTLINE_RETRY_PERIOD * 1.2 >= TRUSTLINE_RENEW_DEADLINE)
-    throw new Error('TRUSTLINE_RETRY_PERIOD: must be shorter than TRUSTLINE_RENEW_DEADLINE / 1.2');
+  if (TRUSTLINE_RETRY_PERIOD * LEASE_JITTER >= TRUSTLINE_RENEW_DEADLINE)
+    throw new Error(
+      `TRUSTLINE_RETRY_PERIOD: must be shorter than TRUSTLINE_RENEW_DEADLINE / ${LEASE_JITTER}`,
+    );
   const separator = TRUSTLINE_METRICS_ADDRESS.lastIndexOf(':');
   const host = TRUSTLINE_METRICS_ADDRESS.slice(0, separator).replace(/^\[|\]$/g, '');
   return {

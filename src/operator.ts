@@ -42,7 +42,7 @@ export interface OperatorOptions {
   now?: () => Date;
   concurrency?: number;
   failpoint?: FailpointTrigger;
-  /** Called when this replica loses the leader Lease; its queues have stopped by then. */
+  /** Called when this replica loses the leader Lease; its queues take no new work by then. */
   onLeadershipLost?: () => void;
 }
 
@@ -421,8 +421,10 @@ export class Operator {
       },
       onStoppedLeading: () => {
         metrics.setLeader(false);
-        // Another replica may be writing already: stop at once, then let the process decide.
-        Promise.all(queues.map((queue) => queue.shutdown())).then(onLeadershipLost, onLeadershipLost);
+        // Another replica may be writing already: take no new work, and let the process end at once
+        // (reconciles survive being cut off halfway) rather than drain what is in flight.
+        for (const queue of queues) void queue.shutdown();
+        onLeadershipLost?.();
       },
     });
     elector.start();
@@ -434,9 +436,10 @@ export class Operator {
    * never writes while this replica still does) and closes connections.
    */
   async stop(): Promise<void> {
+    await this.#elector?.abort();
     await Promise.all(this.#informers.map((informer) => informer.stop()));
     await Promise.all(this.#queues.map((queue) => queue.shutdown()));
-    await this.#elector?.stop();
+    await this.#elector?.release();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.#client.close();
     this.#log.info('stopped');

@@ -52,11 +52,6 @@ export const chartValuesSchema = z.strictObject({
     .describe(
       'Namespaces where SVID Secrets may be written, each with a Role of its own. Empty: every namespace, through a ClusterRole on Secrets.',
     ),
-  leaderElection: z
-    .strictObject({
-      enabled: z.boolean().default(true).describe('Turn off only with a single replica.'),
-    })
-    .prefault({}),
   clusterDomain: z
     .string()
     .regex(/^[a-z0-9.-]+$/, 'must be a DNS domain')
@@ -70,10 +65,12 @@ export const chartValuesSchema = z.strictObject({
   podDisruptionBudget: z
     .strictObject({
       enabled: z.boolean().default(true),
-      minAvailable: z.number().int().min(0).default(1),
+      maxUnavailable: z.number().int().min(1).default(1),
     })
     .prefault({})
-    .describe('Keeps a replica through voluntary disruptions such as node drains.'),
+    .describe(
+      'Limits voluntary disruptions such as node drains to one replica at a time; a single replica can still be drained.',
+    ),
   serviceMonitor: z
     .strictObject({
       enabled: z.boolean().default(false).describe('Needs the Prometheus Operator CRDs.'),

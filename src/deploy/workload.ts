@@ -15,10 +15,9 @@ export interface WorkloadSlots {
   pullPolicy: string;
   svidSecrets: string;
   secretNamespaces: string;
-  leaderElection: string;
   clusterDomain: string;
   logLevel: string;
-  minAvailable: number | string;
+  maxUnavailable: number | string;
   monitorInterval: string;
   resources: unknown;
   podAnnotations: unknown;
@@ -73,7 +72,6 @@ export function deploymentDocument(slots: WorkloadSlots) {
                 env('TRUSTLINE_METRICS_ADDRESS', `:${METRICS_PORT}`),
                 env('TRUSTLINE_SVID_SECRETS', slots.svidSecrets),
                 env('TRUSTLINE_SECRET_NAMESPACES', slots.secretNamespaces),
-                env('TRUSTLINE_LEADER_ELECTION', slots.leaderElection),
                 env('TRUSTLINE_CLUSTER_DOMAIN', slots.clusterDomain),
                 env('LOG_LEVEL', slots.logLevel),
               ],
@@ -121,7 +119,7 @@ export function podDisruptionBudgetDocument(slots: WorkloadSlots) {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { name: slots.name, namespace: slots.namespace, labels },
-    spec: { minAvailable: slots.minAvailable, selector: { matchLabels: labels } },
+    spec: { maxUnavailable: slots.maxUnavailable, selector: { matchLabels: labels } },
   };
 }
 

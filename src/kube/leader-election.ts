@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import {
+  LEASE_JITTER,
   type LeaseObservation,
   type LeaseRecord,
   type LeaseTiming,
@@ -9,7 +10,7 @@ import {
   recordChanged,
   releasedRecord,
 } from '../core/leader/lease.ts';
-import { isNotFound } from './errors.ts';
+import { isConflict, isNotFound } from './errors.ts';
 import { collectionPath, leaseResource, objectPath } from './resources.ts';
 import type { RestClient } from './rest.ts';
 
@@ -27,7 +28,7 @@ const leaseSchema = z.object({
 });
 
 export interface LeaderElectionOptions {
-  client: RestClient;
+  client: Pick<RestClient, 'request'>;
   namespace: string;
   name: string;
   identity: string;
@@ -40,12 +41,10 @@ export interface LeaderElectionOptions {
 
 type Attempt = 'holding' | 'waiting' | 'taken' | 'failed';
 
-/** client-go's jitter: candidates spread their tries so they do not all hit the Lease at once. */
-const JITTER = 1.2;
-
 /**
- * Campaigns for the Lease, then renews it every retry period. Leadership ends when a renewal has not
- * succeeded for the renew deadline or another replica holds the Lease; it never comes back, since a
+ * Campaigns for the Lease, then renews it every retry period. Leadership ends when no renewal has
+ * succeeded within the renew deadline (measured from when the last successful attempt began, and
+ * enforced while a request hangs) or another replica holds the Lease; it never comes back, since a
  * former leader's caches and queues may be behind: the process restarts and campaigns anew.
  */
 export class LeaderElector {
@@ -55,59 +54,72 @@ export class LeaderElector {
   #observation: (LeaseObservation & { resourceVersion: string }) | undefined;
   #leading = false;
   #running: Promise<void> | undefined;
+  #lastError: string | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
   }
 
-  get leading(): boolean {
-    return this.#leading;
-  }
-
   start(): void {
-    this.#running ??= this.#run().catch((error: unknown) =>
-      this.#options.log.error({ err: error }, 'leader election stopped unexpectedly'),
-    );
+    this.#running ??= this.#run().catch((error: unknown) => {
+      this.#options.log.error({ err: error }, 'leader election stopped unexpectedly');
+      // A leader that no longer renews must stop writing before a standby's term begins.
+      if (this.#leading) this.#lose('failed');
+    });
   }
 
-  /** Stops campaigning and, when leading, releases the Lease so a standby takes over at its next try. */
-  async stop(): Promise<void> {
+  /** Stops campaigning: from here on this replica never starts leading. */
+  async abort(): Promise<void> {
     this.#stop.abort();
     await this.#running;
+  }
+
+  /** Once this replica has stopped writing: gives the Lease up, so a standby takes over at its next try. */
+  async release(): Promise<void> {
+    await this.abort();
     if (!this.#leading || !this.#observation) return;
     this.#leading = false;
-    await this.#write('update', releasedRecord(this.#observation.record, this.#now())).catch(
-      (error: unknown) =>
-        this.#options.log.warn(
-          { err: error },
-          'could not release the leader Lease; a standby takes over when it expires',
-        ),
+    await this.#write(
+      'update',
+      releasedRecord(this.#observation.record, this.#now()),
+      AbortSignal.timeout(this.#options.timing.retryPeriodMs),
+    ).catch((error: unknown) =>
+      this.#options.log.warn(
+        { err: error },
+        'could not release the leader Lease; a standby takes over when it expires',
+      ),
     );
   }
 
   async #run(): Promise<void> {
     const { timing, log, identity, namespace, name } = this.#options;
     log.info({ identity, lease: `${namespace}/${name}` }, 'campaigning for leadership');
-    while ((await this.#attempt()) !== 'holding') {
-      if (!(await this.#pause(timing.retryPeriodMs * (1 + Math.random() * (JITTER - 1))))) return;
+    while ((await this.#attempt(timing.renewDeadlineMs)) !== 'holding') {
+      if (!(await this.#pause(timing.retryPeriodMs * (1 + Math.random() * (LEASE_JITTER - 1))))) return;
     }
     this.#leading = true;
-    // Stopped while the Lease was being taken: stop() releases it, and nothing starts.
+    // Stopped while the Lease was being taken: release() gives it back, and nothing starts.
     if (this.#stop.signal.aborted) return;
     log.info({ identity }, 'became the leader');
     this.#options.onStartedLeading();
     let renewedAt = this.#now().getTime();
     while (await this.#pause(timing.retryPeriodMs)) {
-      const attempt = await this.#attempt();
-      if (attempt === 'holding') renewedAt = this.#now().getTime();
+      const startedAt = this.#now().getTime();
+      const remainingMs = renewedAt + timing.renewDeadlineMs - startedAt;
+      const attempt = remainingMs > 0 ? await this.#attempt(remainingMs) : 'failed';
+      if (attempt === 'holding') renewedAt = startedAt;
       else if (attempt === 'taken' || this.#now().getTime() - renewedAt >= timing.renewDeadlineMs) {
-        this.#leading = false;
-        log.error({ identity, attempt }, 'lost leadership');
-        this.#options.onStoppedLeading();
+        this.#lose(attempt);
         return;
       }
     }
+  }
+
+  #lose(attempt: Attempt): void {
+    this.#leading = false;
+    this.#options.log.error({ identity: this.#options.identity, attempt }, 'lost leadership');
+    this.#options.onStoppedLeading();
   }
 
   /** Sleeps unless stopped; false once stopped. */
@@ -116,27 +128,36 @@ export class LeaderElector {
     return !this.#stop.signal.aborted;
   }
 
-  async #attempt(): Promise<Attempt> {
+  /** One read and, when the plan says so, one write, both cut off after `budgetMs` or by abort(). */
+  async #attempt(budgetMs: number): Promise<Attempt> {
     const { identity, timing, log } = this.#options;
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(budgetMs)]);
     try {
-      await this.#observe();
+      await this.#observe(signal);
       const step = planLeaseStep(identity, this.#observation, timing, this.#now());
       if (step.action === 'wait') return this.#leading ? 'taken' : 'waiting';
-      await this.#write(step.action, step.record);
+      await this.#write(step.action, step.record, signal);
+      this.#lastError = undefined;
       return 'holding';
     } catch (error) {
-      // A conflict means another replica wrote first; anything else is retried until the deadline.
-      log.debug({ err: error }, 'leader Lease attempt failed');
+      // A conflict means another replica wrote first: expected, and retried. Anything else (a missing
+      // namespace, a refusal by RBAC) is said once, so a replica that can never lead says why.
+      if (isConflict(error)) log.debug({ err: error }, 'another replica wrote the leader Lease first');
+      else if (String(error) !== this.#lastError) {
+        this.#lastError = String(error);
+        log.warn(
+          { err: error, lease: `${this.#options.namespace}/${this.#options.name}` },
+          'could not read or write the leader Lease; retrying',
+        );
+      }
       return 'failed';
     }
   }
 
-  async #observe(): Promise<void> {
-    const { client, namespace, name, timing } = this.#options;
+  async #observe(signal: AbortSignal): Promise<void> {
+    const { client, namespace, name } = this.#options;
     const found = await client
-      .request('GET', objectPath(leaseResource, name, namespace), {
-        signal: AbortSignal.timeout(timing.renewDeadlineMs),
-      })
+      .request('GET', objectPath(leaseResource, name, namespace), { signal })
       .catch((error: unknown) => {
         if (isNotFound(error)) return undefined;
         throw error;
@@ -157,8 +178,8 @@ export class LeaderElector {
   }
 
   /** Writes the record; the resourceVersion makes a concurrent writer's update fail with a conflict. */
-  async #write(action: 'create' | 'update', record: LeaseRecord): Promise<void> {
-    const { client, namespace, name, timing } = this.#options;
+  async #write(action: 'create' | 'update', record: LeaseRecord, signal: AbortSignal): Promise<void> {
+    const { client, namespace, name } = this.#options;
     const metadata =
       action === 'create'
         ? { name, namespace }
@@ -171,7 +192,7 @@ export class LeaderElector {
           : objectPath(leaseResource, name, namespace),
         {
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec: record },
-          signal: AbortSignal.timeout(timing.renewDeadlineMs),
+          signal,
         },
       ),
     );

@@ -3,6 +3,7 @@ import { trustDomainKind, trustDomainSchema } from '../../src/api/trustdomain.ts
 import { objectPath, trustlineResource } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
 import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
+import { createNamespace } from './trust-domains.ts';
 
 const resource = trustlineResource(trustDomainKind);
 
@@ -12,7 +13,9 @@ describe('the operator process', () => {
 
   beforeAll(async () => {
     client = await connectWithCrds();
-    operator = await OperatorProcess.start();
+    const namespace = uniqueName('operator');
+    await createNamespace(client, namespace);
+    operator = await OperatorProcess.start({ TRUSTLINE_NAMESPACE: namespace });
   });
 
   afterAll(async () => {

@@ -40,7 +40,6 @@ describe('planLeaseStep', () => {
     const step = planLeaseStep('a', heldBy('a'), timing, at(2));
     expect(step).toEqual({
       action: 'update',
-      acquired: false,
       record: { ...heldBy('a').record, renewTime: microTime(at(2)) },
     });
   });
@@ -53,7 +52,6 @@ describe('planLeaseStep', () => {
     const step = planLeaseStep('b', heldBy('a', 5), timing, at(20));
     expect(step).toEqual({
       action: 'update',
-      acquired: true,
       record: {
         holderIdentity: 'b',
         leaseDurationSeconds: 15,
@@ -73,7 +71,6 @@ describe('planLeaseStep', () => {
     const released = { record: releasedRecord(heldBy('a').record, t0), observedAtMs: t0.getTime() };
     expect(planLeaseStep('b', released, timing, t0)).toMatchObject({
       action: 'update',
-      acquired: true,
       record: { holderIdentity: 'b' },
     });
   });

@@ -5,6 +5,9 @@
  * between replicas never shortens a leader's term.
  */
 
+/** client-go's jitter: candidates spread their tries by up to this factor of the retry period. */
+export const LEASE_JITTER = 1.2;
+
 export interface LeaseTiming {
   /** How long a holder's term lasts after its last renewal, as other candidates see it. */
   leaseDurationMs: number;
@@ -31,7 +34,7 @@ export interface LeaseObservation {
 
 export type LeaseStep =
   | { action: 'create'; record: LeaseRecord }
-  | { action: 'update'; record: LeaseRecord; acquired: boolean }
+  | { action: 'update'; record: LeaseRecord }
   | { action: 'wait'; holder: string };
 
 /** Lease times are MicroTime: RFC 3339 with exactly six fractional digits. */
@@ -63,7 +66,6 @@ export function planLeaseStep(
   if (holder === identity) {
     return {
       action: 'update',
-      acquired: false,
       record: { ...record, leaseDurationSeconds: term, renewTime },
     };
   }
@@ -74,7 +76,6 @@ export function planLeaseStep(
   }
   return {
     action: 'update',
-    acquired: true,
     record: {
       holderIdentity: identity,
       leaseDurationSeconds: term,
