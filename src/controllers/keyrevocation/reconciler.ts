@@ -208,8 +208,8 @@ export class KeyRevocationReconciler {
   }
 
   /**
-   * Writes status; when the Ready reason is new, an event, and when the revocation is first accepted
-   * or refused, an audit record. Returns whether status changed.
+   * When the revocation is first accepted or refused, an audit record; then status, and when the Ready
+   * reason is new, an event. Returns whether status changed.
    */
   async #report(
     object: KubeObject,
@@ -219,6 +219,25 @@ export class KeyRevocationReconciler {
   ): Promise<boolean> {
     const { client, now, events, audit } = this.#options;
     const previous = this.#previous(object);
+    const failed = view.phase === 'Failed';
+    // The TrustDomain controller may taint before this one first looks: acceptance is recorded
+    // when validatedAt first appears, whatever phase comes with it.
+    const accepted = previous.validatedAt === undefined && view.fields.validatedAt !== undefined;
+    // Audited before the status that marks the step is written: a crash in between repeats the
+    // record at the next reconcile rather than losing it.
+    if (revocation && (accepted || (failed && previous.reason !== view.condition.reason))) {
+      const { kind, id } = revocation.spec.authority;
+      audit.revocation({
+        step: failed ? 'Refused' : 'Accepted',
+        trustDomainRef: revocation.spec.trustDomainRef.name,
+        ...(assessed === undefined ? {} : { trustDomain: assessed.trustDomain }),
+        kind,
+        id: canonicalId(kind, id),
+        keyRevocation: revocation.metadata.name,
+        reason: revocation.spec.reason,
+        detail: view.condition.message,
+      });
+    }
     const changed = await writeStatus(
       client,
       resource,
@@ -236,29 +255,12 @@ export class KeyRevocationReconciler {
       revokedAt: view.fields.revokedAt ?? previous.revokedAt,
     });
     if (!changed) return false;
-    const failed = view.phase === 'Failed';
     const involved = { apiVersion: API_VERSION, kind: keyRevocationKind.kind, metadata: object.metadata };
-    // The TrustDomain controller may taint before this one first looks: acceptance is recorded
-    // when validatedAt first appears, whatever phase comes with it.
-    const accepted = previous.validatedAt === undefined && view.fields.validatedAt !== undefined;
     if (accepted && reason !== RevocationConditionReason.Accepted) {
       await events.record(involved, 'Normal', RevocationConditionReason.Accepted, `accepted: ${message}`);
     }
     if (previous.reason !== reason)
       await events.record(involved, failed ? 'Warning' : 'Normal', reason, message);
-    if (revocation && (accepted || (failed && previous.reason !== reason))) {
-      const { kind, id } = revocation.spec.authority;
-      audit.revocation({
-        step: failed ? 'Refused' : 'Accepted',
-        trustDomainRef: revocation.spec.trustDomainRef.name,
-        ...(assessed === undefined ? {} : { trustDomain: assessed.trustDomain }),
-        kind,
-        id: canonicalId(kind, id),
-        keyRevocation: revocation.metadata.name,
-        reason: revocation.spec.reason,
-        detail: message,
-      });
-    }
     return true;
   }
 
