@@ -1,4 +1,5 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import type { Io } from './command.ts';
 import { usageError } from './errors.ts';
 
 /** Flags every command takes. */
@@ -45,6 +46,19 @@ export function outputFormat(value: string | undefined): OutputFormat {
     throw usageError(`--output must be ${OUTPUT_FORMATS.join(' or ')}, not ${JSON.stringify(value)}`);
   }
   return format;
+}
+
+/** Prints the command's help for --help (undefined: the command is done), else reads --output. */
+export function helpOrFormat(
+  values: { help?: boolean; output?: string },
+  help: string,
+  io: Io,
+): OutputFormat | undefined {
+  if (values.help) {
+    io.stdout(help);
+    return undefined;
+  }
+  return outputFormat(values.output);
 }
 
 /** Refuses positional arguments beyond the `expected` ones, naming the first extra. */

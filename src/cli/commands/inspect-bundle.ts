@@ -1,4 +1,4 @@
-import { clusterOptions, commonOptions, expectPositionals, outputFormat, parseCommandArgs } from '../args.ts';
+import { clusterOptions, commonOptions, expectPositionals, helpOrFormat, parseCommandArgs } from '../args.ts';
 import { bundleReport, renderBundleReport } from '../bundle-report.ts';
 import { loadBundle, parseBundleSource } from '../bundle-source.ts';
 import { type Command, json } from '../command.ts';
@@ -24,11 +24,8 @@ Options:
 export const inspectBundle: Command = {
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(NAME, args, { ...commonOptions, ...clusterOptions });
-    if (values.help) {
-      io.stdout(HELP);
-      return 0;
-    }
-    const format = outputFormat(values.output);
+    const format = helpOrFormat(values, HELP, io);
+    if (format === undefined) return 0;
     const [sourceText] = positionals;
     if (sourceText === undefined) throw usageError(`${NAME} needs a <source>; see trustline ${NAME} --help`);
     expectPositionals(NAME, positionals, 1);

@@ -4,7 +4,7 @@ import { registrationEntryKind } from '../../api/registrationentry.ts';
 import { trustDomainKind } from '../../api/trustdomain.ts';
 import { isNotFound } from '../../kube/errors.ts';
 import { trustlineResource } from '../../kube/resources.ts';
-import { clusterOptions, commonOptions, expectPositionals, outputFormat, parseCommandArgs } from '../args.ts';
+import { clusterOptions, commonOptions, expectPositionals, helpOrFormat, parseCommandArgs } from '../args.ts';
 import { type Cluster, withCluster } from '../cluster.ts';
 import { type Command, json } from '../command.ts';
 import { CliError } from '../errors.ts';
@@ -38,11 +38,8 @@ Options:
 export const status: Command = {
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(NAME, args, { ...commonOptions, ...clusterOptions });
-    if (values.help) {
-      io.stdout(HELP);
-      return 0;
-    }
-    const format = outputFormat(values.output);
+    const format = helpOrFormat(values, HELP, io);
+    if (format === undefined) return 0;
     expectPositionals(NAME, positionals, 0);
     const lists = await withCluster(values.kubeconfig, async (cluster) => ({
       trustDomains: await listKind(cluster, trustDomainKind),

@@ -3,7 +3,7 @@ import type { Certificate } from '../../core/verify/certificate.ts';
 import { JwtFormatError, verifyJwtSvid } from '../../core/verify/jwt-rules.ts';
 import type { SvidVerdict } from '../../core/verify/rule.ts';
 import { verifyX509Svid } from '../../core/verify/x509-rules.ts';
-import { clusterOptions, commonOptions, expectPositionals, outputFormat, parseCommandArgs } from '../args.ts';
+import { clusterOptions, commonOptions, expectPositionals, helpOrFormat, parseCommandArgs } from '../args.ts';
 import { loadBundle, parseBundleSource } from '../bundle-source.ts';
 import { type Command, json } from '../command.ts';
 import { CliError, EXIT_FAILURE, usageError } from '../errors.ts';
@@ -89,11 +89,8 @@ async function verify(
 export const verifySvid: Command = {
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(NAME, args, options);
-    if (values.help) {
-      io.stdout(HELP);
-      return 0;
-    }
-    const format = outputFormat(values.output);
+    const format = helpOrFormat(values, HELP, io);
+    if (format === undefined) return 0;
     expectPositionals(NAME, positionals, 0);
     if (values.bundle === undefined) throw usageError(`${NAME} needs --bundle; ${seeHelp}`);
     const subject = subjectOf(values.cert, values.jwt, values.audience);
