@@ -368,7 +368,7 @@ export class RegistrationEntryReconciler {
     let content: SvidSecretContent;
     const signed: { type: 'x509' | 'jwt'; trigger: ReissueTrigger; detail: Record<string, string> }[] = [];
     if (x509Trigger) {
-      const svid = mintX509Svid(this.#options.signers.x509(context.activeX509), {
+      const svid = await mintX509Svid(this.#options.signers.x509(context.activeX509), {
         spiffeId: identity.spiffeId,
         dnsNames: identity.dnsNames,
         keyType: identity.keyType,
