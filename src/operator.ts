@@ -154,12 +154,17 @@ export class Operator {
       revocationsOfTrustDomains(new Set([object.metadata.name]));
     });
     let entryQueue: WorkQueue | undefined;
-    const enqueueEntries = (matches: (entry: KubeObject) => boolean, delayMs = 0) => {
-      for (const object of registrationEntries.list())
-        if (matches(object)) entryQueue?.addAfter(objectKey(object), delayMs);
+    const enqueueEntries = (
+      candidates: KubeObject[],
+      matches: (entry: KubeObject) => boolean = () => true,
+      delayMs = 0,
+    ) => {
+      for (const object of candidates) if (matches(object)) entryQueue?.addAfter(objectKey(object), delayMs);
     };
     const entriesOfTrustDomains = (names: Set<string>) =>
-      enqueueEntries((entry) => names.has(references(entry)?.trustDomainRef?.name ?? ''));
+      enqueueEntries(registrationEntries.list(), (entry) =>
+        names.has(references(entry)?.trustDomainRef?.name ?? ''),
+      );
     const registrationEntries = informer(trustlineResource(registrationEntryKind), (change, object) => {
       if (change !== 'deleted') entryQueue?.add(objectKey(object));
       // A TrustDomain cares about its entries only while its deletion waits for them.
@@ -184,7 +189,7 @@ export class Operator {
     const namespaces = informer(coreResources.namespaces, (_change, object) => {
       enqueueTrustDomains();
       // Grants select namespaces by label.
-      enqueueEntries((entry) => entry.metadata.namespace === object.metadata.name);
+      enqueueEntries(registrationEntries.byNamespace(object.metadata.name));
     });
     const configMaps = informer(
       coreResources.configMaps,
@@ -271,9 +276,8 @@ export class Operator {
         (_change, object) =>
           // Batched: a rollout changes many pods of a namespace at once.
           enqueueEntries(
-            (entry) =>
-              entry.metadata.namespace === object.metadata.namespace &&
-              references(entry)?.secret === undefined,
+            registrationEntries.byNamespace(object.metadata.namespace ?? ''),
+            (entry) => references(entry)?.secret === undefined,
             POD_CHANGE_BATCH_MS,
           ),
         { transform: slimPod },

@@ -181,8 +181,8 @@ export class RegistrationEntryReconciler {
     const me = candidates.find((candidate) => candidate.name === entry.metadata.name) ?? asPodEntry(entry);
     const view = podEntryView(
       me,
-      pods.list().flatMap((podObject) => {
-        const pod = podObject.metadata.namespace === namespace ? parsePod(podObject) : undefined;
+      pods.byNamespace(namespace).flatMap((podObject) => {
+        const pod = parsePod(podObject);
         return pod ? [selectablePod(pod, signerName)] : [];
       }),
       candidates,
