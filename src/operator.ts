@@ -105,13 +105,14 @@ export class Operator {
     const queue = (
       name: string,
       reconcile: (key: string) => Promise<ReconcileResult>,
-      { workers = concurrency, rate = { perSecond: 50, burst: 200 } } = {},
+      { workers = concurrency, rate = { perSecond: 50, burst: 200 }, reservedForNewFlows = 0 } = {},
     ) => {
       const created = new WorkQueue({
         name,
         log,
         concurrency: workers,
         rate,
+        reservedForNewFlows,
         reconcile: async (key) => {
           try {
             return await reconcile(key);
@@ -358,9 +359,12 @@ export class Operator {
       trustDomainQueue = queue(trustDomainKind.kind, trustDomainReconciler.reconcile);
       // Entries come by the thousand (a namespace applied at once). Each goes through the queue three or
       // four times as its Secret and status land, and most of those passes send no request at all.
+      // Namespaces are served round-robin, and a quarter of the workers wait for a namespace with
+      // nothing running: one namespace's slow RSA-4096 churn never holds another's first SVID back.
       entryQueue = queue(registrationEntryKind.kind, entryReconciler.reconcile, {
         workers: 4 * concurrency,
         rate: { perSecond: 2_000, burst: 2_000 },
+        reservedForNewFlows: concurrency,
       });
       const revocationReconciler = new KeyRevocationReconciler({
         client,
