@@ -64,7 +64,7 @@ const references = (object: KubeObject) => referencesSchema.safeParse(object).da
 
 /** Trustline's controllers with their caches and queues: started together, stopped together. */
 export class Operator {
-  readonly #client: RestClient;
+  readonly #clients: RestClient[];
   readonly #informers: Informer[];
   readonly #queues: WorkQueue[];
   readonly #server: Server;
@@ -72,14 +72,14 @@ export class Operator {
   readonly #log: Logger;
 
   private constructor(
-    client: RestClient,
+    clients: RestClient[],
     informers: Informer[],
     queues: WorkQueue[],
     server: Server,
     elector: LeaderElector | undefined,
     log: Logger,
   ) {
-    this.#client = client;
+    this.#clients = clients;
     this.#informers = informers;
     this.#queues = queues;
     this.#server = server;
@@ -96,7 +96,7 @@ export class Operator {
     failpoint = failpointsFromEnvironment(),
     onLeadershipLost,
   }: OperatorOptions): Promise<Operator> {
-    const client = await RestClient.fromKubeConfig(config);
+    const client = await RestClient.fromKubeConfig(config, { rateLimit: settings.apiRateLimit });
     const metrics = new Metrics(now);
     metrics.collectProcessMetrics();
     const audit = settings.auditLog ? AuditLog.toFile(settings.auditLog) : new AuditLog();
@@ -413,11 +413,13 @@ export class Operator {
     if (!election) {
       metrics.setLeader(true);
       startControllers();
-      return new Operator(client, informers, queues, server, undefined, log);
+      return new Operator([client], informers, queues, server, undefined, log);
     }
     metrics.setLeader(false);
+    // A connection pool of its own and no rate limit: renewal never waits behind reconciles.
+    const leaseClient = await RestClient.fromKubeConfig(config);
     const elector = new LeaderElector({
-      client,
+      client: leaseClient,
       namespace: settings.namespace,
       name: election.leaseName,
       identity: election.identity,
@@ -436,7 +438,7 @@ export class Operator {
       },
     });
     elector.start();
-    return new Operator(client, informers, queues, server, elector, log);
+    return new Operator([client, leaseClient], informers, queues, server, elector, log);
   }
 
   /**
@@ -449,7 +451,7 @@ export class Operator {
     await Promise.all(this.#queues.map((queue) => queue.shutdown()));
     await this.#elector?.release();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await this.#client.close();
+    await Promise.all(this.#clients.map((client) => client.close()));
     this.#log.info('stopped');
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { TokenBucket } from '../core/token-bucket.ts';
 
 /** What a reconcile asks for: nothing (done until the next change), or another look after a delay. */
 export type ReconcileResult = undefined | { requeueAfterMs: number };
@@ -73,16 +74,14 @@ export class WorkQueue {
   readonly #failures = new Map<string, number>();
   readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #idle = new Set<() => void>();
-  #tokens: number;
-  #refilledAt: number;
+  readonly #bucket: TokenBucket | undefined;
   #pumpTimer: NodeJS.Timeout | undefined;
   #shuttingDown = false;
 
   constructor(options: WorkQueueOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#tokens = options.rate?.burst ?? Number.POSITIVE_INFINITY;
-    this.#refilledAt = this.#now();
+    this.#bucket = options.rate && new TokenBucket(options.rate, this.#now());
   }
 
   get length(): number {
@@ -145,19 +144,6 @@ export class WorkQueue {
     if (this.#active.size > 0) await new Promise<void>((resolve) => this.#idle.add(resolve));
   }
 
-  #takeToken(): number {
-    const rate = this.#options.rate;
-    if (!rate) return 0;
-    const now = this.#now();
-    this.#tokens = Math.min(rate.burst, this.#tokens + ((now - this.#refilledAt) / 1000) * rate.perSecond);
-    this.#refilledAt = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
-    }
-    return ((1 - this.#tokens) / rate.perSecond) * 1000;
-  }
-
   /** The first flow in round-robin order that may start a key now. */
   #nextFlow(): string | undefined {
     const { concurrency, reservedForNewFlows = 0 } = this.#options;
@@ -182,7 +168,7 @@ export class WorkQueue {
     while (!this.#shuttingDown && this.#active.size < this.#options.concurrency) {
       const flow = this.#nextFlow();
       if (flow === undefined) return;
-      const wait = this.#takeToken();
+      const wait = this.#bucket?.tryTake(this.#now()) ?? 0;
       if (wait > 0) {
         if (!this.#pumpTimer) {
           this.#pumpTimer = setTimeout(() => {
