@@ -8,7 +8,7 @@ import type { RestClient } from '../../src/kube/rest.ts';
 import { createKeyRevocation, waitForRevocation } from './key-revocations.ts';
 import { createEntry, entries, readEntry, readSecret, waitForEntry } from './registration-entries.ts';
 import { CHART, type ChartInstall, installChart } from './service-account.ts';
-import { connectWithCrds, helm, kubectl, OperatorProcess, uniqueName, waitFor } from './support.ts';
+import { connectWithCrds, helm, kubectl, type OperatorProcess, uniqueName, waitFor } from './support.ts';
 import {
   activeX509,
   createNamespace,
@@ -18,7 +18,6 @@ import {
   trustDomains,
   waitForReady,
 } from './trust-domains.ts';
-
 
 const objectSchema = z.looseObject({
   apiVersion: z.string(),
@@ -185,12 +184,7 @@ describe('least privilege: the operator on the chart RBAC alone', () => {
     for (const namespace of [allowed, other]) await createNamespace(admin, namespace);
     chart = await installChart(admin, run, [`secretNamespaces={${allowed}}`, 'replicas=1']);
     restricted = chart.restricted;
-    operator = await OperatorProcess.start({
-      KUBECONFIG: chart.kubeconfig,
-      TRUSTLINE_NAMESPACE: chart.namespace,
-      TRUSTLINE_SECRET_NAMESPACES: allowed,
-      POD_NAME: `${chart.release}-0`,
-    });
+    operator = await chart.startOperator({ TRUSTLINE_SECRET_NAMESPACES: allowed });
   });
 
   afterAll(async () => {

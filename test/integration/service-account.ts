@@ -6,7 +6,7 @@ import { expect, inject } from 'vitest';
 import { z } from 'zod';
 import { kubeconfigFor } from '../../hack/controlplane/cluster.ts';
 import { RestClient } from '../../src/kube/rest.ts';
-import { helm } from './support.ts';
+import { helm, OperatorProcess } from './support.ts';
 
 export const CHART = 'charts/trustline';
 
@@ -18,6 +18,8 @@ export interface ChartInstall {
   kubeconfig: string;
   /** A client with that token. */
   restricted: RestClient;
+  /** Starts the operator on the ServiceAccount's token, its Lease in the release namespace. */
+  startOperator: (env: Record<string, string>) => Promise<OperatorProcess>;
   uninstall: () => Promise<void>;
 }
 
@@ -63,6 +65,13 @@ export async function installChart(admin: RestClient, run: string, values: strin
     namespace,
     kubeconfig,
     restricted,
+    startOperator: (env) =>
+      OperatorProcess.start({
+        KUBECONFIG: kubeconfig,
+        TRUSTLINE_NAMESPACE: namespace,
+        POD_NAME: `${release}-0`,
+        ...env,
+      }),
     uninstall: async () => {
       await restricted.close();
       await helm(['uninstall', release, '--namespace', namespace]);

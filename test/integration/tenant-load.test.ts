@@ -8,7 +8,7 @@ import { collectionPath, coreResources, leaseResource, objectPath } from '../../
 import type { RestClient } from '../../src/kube/rest.ts';
 import { createEntry, entries } from './registration-entries.ts';
 import { type ChartInstall, installChart } from './service-account.ts';
-import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
+import { connectWithCrds, type OperatorProcess, uniqueName, waitFor } from './support.ts';
 import { createNamespace, createTrustDomain, deleteTrustDomains, waitForReady } from './trust-domains.ts';
 
 const HOSTILE_ENTRIES = 30;
@@ -43,7 +43,6 @@ describe('one namespace cannot stall the operator', () => {
   const hostile = `${run}-hostile`;
   const victim = `${run}-victim`;
   const trustDomain = `${run}-td`;
-  const identity = `${run}-trustline-0`;
   let admin: RestClient;
   let chart: ChartInstall;
   let operator: OperatorProcess;
@@ -52,13 +51,10 @@ describe('one namespace cannot stall the operator', () => {
     admin = await connectWithCrds();
     for (const namespace of [hostile, victim]) await createNamespace(admin, namespace);
     chart = await installChart(admin, run, [`secretNamespaces={${hostile},${victim}}`, 'replicas=1']);
-    operator = await OperatorProcess.start({
-      KUBECONFIG: chart.kubeconfig,
-      TRUSTLINE_NAMESPACE: chart.namespace,
+    operator = await chart.startOperator({
       TRUSTLINE_SECRET_NAMESPACES: `${hostile},${victim}`,
       TRUSTLINE_LEADER_ELECTION: 'true',
       LOG_LEVEL: 'info',
-      POD_NAME: identity,
     });
     await createTrustDomain(admin, trustDomain, {
       trustDomain: `${run}.example.org`,
@@ -162,7 +158,7 @@ describe('one namespace cannot stall the operator', () => {
     );
     expect(percentile(delays, 99)).toBeLessThan(2_000);
     // One holder throughout, renewing every retry period (2 s): many renewals over the run.
-    expect([...holders]).toEqual([identity]);
+    expect([...holders]).toEqual([`${chart.release}-0`]);
     expect(renewals.size).toBeGreaterThan(10);
     expect(operator.child.exitCode).toBeNull();
     expect(operator.log).not.toContain('lost the leader Lease');
