@@ -17,6 +17,29 @@ const positiveDuration = (fallback: string) =>
       return ms;
     });
 
+const positiveNumber = (fallback: number, integer: boolean) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, context) => {
+      const value = Number(text);
+      if (
+        text.trim() === '' ||
+        !Number.isFinite(value) ||
+        value <= 0 ||
+        (integer && !Number.isInteger(value))
+      ) {
+        context.addIssue({
+          code: 'custom',
+          message: integer
+            ? 'must be a positive whole number, such as 100'
+            : 'must be a positive number, such as 50',
+        });
+        return z.NEVER;
+      }
+      return value;
+    });
+
 const environmentSchema = z.object({
   TRUSTLINE_NAMESPACE: z.string().min(1).optional(),
   POD_NAMESPACE: z.string().min(1).optional(),
@@ -43,6 +66,8 @@ const environmentSchema = z.object({
   TRUSTLINE_LEASE_DURATION: positiveDuration('15s'),
   TRUSTLINE_RENEW_DEADLINE: positiveDuration('10s'),
   TRUSTLINE_RETRY_PERIOD: positiveDuration('2s'),
+  TRUSTLINE_API_QPS: positiveNumber(50, false),
+  TRUSTLINE_API_BURST: positiveNumber(100, true),
   POD_NAME: z.string().min(1).optional(),
 });
 
@@ -60,6 +85,11 @@ export interface OperatorConfig {
   auditLog: string | undefined;
   /** Replicas elect one leader that writes; undefined: this process writes at once, alone. */
   leaderElection: { leaseName: string; identity: string; timing: LeaseTiming } | undefined;
+  /**
+   * The rate of Trustline's requests to the apiserver (the leader Lease's excepted), so a burst of
+   * work leaves the apiserver room to answer everyone else.
+   */
+  apiRateLimit: { qps: number; burst: number };
 }
 
 /** The operator's settings from its environment, checked once at start with errors that name the variable. */
@@ -81,6 +111,8 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
     TRUSTLINE_LEASE_DURATION,
     TRUSTLINE_RENEW_DEADLINE,
     TRUSTLINE_RETRY_PERIOD,
+    TRUSTLINE_API_QPS,
+    TRUSTLINE_API_BURST,
     POD_NAME,
   } = parsed.data;
   // client-go's rules: a leader gives up before anyone may take over, and retries before it gives up.
@@ -119,5 +151,6 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
               retryPeriodMs: TRUSTLINE_RETRY_PERIOD,
             },
           },
+    apiRateLimit: { qps: TRUSTLINE_API_QPS, burst: TRUSTLINE_API_BURST },
   };
 }

@@ -64,7 +64,7 @@ const references = (object: KubeObject) => referencesSchema.safeParse(object).da
 
 /** Trustline's controllers with their caches and queues: started together, stopped together. */
 export class Operator {
-  readonly #client: RestClient;
+  readonly #clients: RestClient[];
   readonly #informers: Informer[];
   readonly #queues: WorkQueue[];
   readonly #server: Server;
@@ -72,14 +72,14 @@ export class Operator {
   readonly #log: Logger;
 
   private constructor(
-    client: RestClient,
+    clients: RestClient[],
     informers: Informer[],
     queues: WorkQueue[],
     server: Server,
     elector: LeaderElector | undefined,
     log: Logger,
   ) {
-    this.#client = client;
+    this.#clients = clients;
     this.#informers = informers;
     this.#queues = queues;
     this.#server = server;
@@ -96,7 +96,7 @@ export class Operator {
     failpoint = failpointsFromEnvironment(),
     onLeadershipLost,
   }: OperatorOptions): Promise<Operator> {
-    const client = await RestClient.fromKubeConfig(config);
+    const client = await RestClient.fromKubeConfig(config, { rateLimit: settings.apiRateLimit });
     const metrics = new Metrics(now);
     metrics.collectProcessMetrics();
     const audit = settings.auditLog ? AuditLog.toFile(settings.auditLog) : new AuditLog();
@@ -105,13 +105,14 @@ export class Operator {
     const queue = (
       name: string,
       reconcile: (key: string) => Promise<ReconcileResult>,
-      { workers = concurrency, rate = { perSecond: 50, burst: 200 } } = {},
+      { workers = concurrency, rate = { perSecond: 50, burst: 200 }, reservedForNewFlows = 0 } = {},
     ) => {
       const created = new WorkQueue({
         name,
         log,
         concurrency: workers,
         rate,
+        reservedForNewFlows,
         reconcile: async (key) => {
           try {
             return await reconcile(key);
@@ -154,12 +155,17 @@ export class Operator {
       revocationsOfTrustDomains(new Set([object.metadata.name]));
     });
     let entryQueue: WorkQueue | undefined;
-    const enqueueEntries = (matches: (entry: KubeObject) => boolean, delayMs = 0) => {
-      for (const object of registrationEntries.list())
-        if (matches(object)) entryQueue?.addAfter(objectKey(object), delayMs);
+    const enqueueEntries = (
+      candidates: KubeObject[],
+      matches: (entry: KubeObject) => boolean = () => true,
+      delayMs = 0,
+    ) => {
+      for (const object of candidates) if (matches(object)) entryQueue?.addAfter(objectKey(object), delayMs);
     };
     const entriesOfTrustDomains = (names: Set<string>) =>
-      enqueueEntries((entry) => names.has(references(entry)?.trustDomainRef?.name ?? ''));
+      enqueueEntries(registrationEntries.list(), (entry) =>
+        names.has(references(entry)?.trustDomainRef?.name ?? ''),
+      );
     const registrationEntries = informer(trustlineResource(registrationEntryKind), (change, object) => {
       if (change !== 'deleted') entryQueue?.add(objectKey(object));
       // A TrustDomain cares about its entries only while its deletion waits for them.
@@ -184,7 +190,7 @@ export class Operator {
     const namespaces = informer(coreResources.namespaces, (_change, object) => {
       enqueueTrustDomains();
       // Grants select namespaces by label.
-      enqueueEntries((entry) => entry.metadata.namespace === object.metadata.name);
+      enqueueEntries(registrationEntries.byNamespace(object.metadata.name));
     });
     const configMaps = informer(
       coreResources.configMaps,
@@ -271,9 +277,8 @@ export class Operator {
         (_change, object) =>
           // Batched: a rollout changes many pods of a namespace at once.
           enqueueEntries(
-            (entry) =>
-              entry.metadata.namespace === object.metadata.namespace &&
-              references(entry)?.secret === undefined,
+            registrationEntries.byNamespace(object.metadata.namespace ?? ''),
+            (entry) => references(entry)?.secret === undefined,
             POD_CHANGE_BATCH_MS,
           ),
         { transform: slimPod },
@@ -354,9 +359,12 @@ export class Operator {
       trustDomainQueue = queue(trustDomainKind.kind, trustDomainReconciler.reconcile);
       // Entries come by the thousand (a namespace applied at once). Each goes through the queue three or
       // four times as its Secret and status land, and most of those passes send no request at all.
+      // Namespaces are served round-robin, and a quarter of the workers wait for a namespace with
+      // nothing running: one namespace's slow RSA-4096 churn never holds another's first SVID back.
       entryQueue = queue(registrationEntryKind.kind, entryReconciler.reconcile, {
         workers: 4 * concurrency,
         rate: { perSecond: 2_000, burst: 2_000 },
+        reservedForNewFlows: concurrency,
       });
       const revocationReconciler = new KeyRevocationReconciler({
         client,
@@ -405,11 +413,13 @@ export class Operator {
     if (!election) {
       metrics.setLeader(true);
       startControllers();
-      return new Operator(client, informers, queues, server, undefined, log);
+      return new Operator([client], informers, queues, server, undefined, log);
     }
     metrics.setLeader(false);
+    // A connection pool of its own and no rate limit: renewal never waits behind reconciles.
+    const leaseClient = await RestClient.fromKubeConfig(config);
     const elector = new LeaderElector({
-      client,
+      client: leaseClient,
       namespace: settings.namespace,
       name: election.leaseName,
       identity: election.identity,
@@ -428,7 +438,7 @@ export class Operator {
       },
     });
     elector.start();
-    return new Operator(client, informers, queues, server, elector, log);
+    return new Operator([client, leaseClient], informers, queues, server, elector, log);
   }
 
   /**
@@ -441,7 +451,7 @@ export class Operator {
     await Promise.all(this.#queues.map((queue) => queue.shutdown()));
     await this.#elector?.release();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await this.#client.close();
+    await Promise.all(this.#clients.map((client) => client.close()));
     this.#log.info('stopped');
   }
 }

@@ -65,6 +65,34 @@ const secretKeySchema = withRules(
   ],
 );
 
+/** Bounds on the labels and annotations an entry asks for on its Secret: a tenant's map cannot grow without end. */
+export const MAX_SECRET_MAP_KEYS = 64;
+/** A Kubernetes qualified name: a DNS subdomain prefix (253), a slash, and a name (63). */
+export const MAX_SECRET_MAP_KEY = 317;
+export const MAX_SECRET_ANNOTATION_VALUE = 4096;
+
+function boundedStringMap(what: 'labels' | 'annotations', maxValue: number) {
+  const one = what === 'labels' ? 'label' : 'annotation';
+  return withRules(
+    z
+      .record(z.string(), z.string().max(maxValue, `${one} values must be at most ${maxValue} characters`))
+      // Counted natively by the apiserver (maxProperties), which also keeps the CEL rule below within
+      // its cost budget.
+      .refine(
+        (map) => Object.keys(map).length <= MAX_SECRET_MAP_KEYS,
+        `may hold at most ${MAX_SECRET_MAP_KEYS} ${what}`,
+      )
+      .meta({ maxProperties: MAX_SECRET_MAP_KEYS }),
+    [
+      {
+        cel: `self.all(key, size(key) <= ${MAX_SECRET_MAP_KEY})`,
+        message: `${one} keys must be at most ${MAX_SECRET_MAP_KEY} characters`,
+        holds: (map) => Object.keys(map).every((key) => key.length <= MAX_SECRET_MAP_KEY),
+      },
+    ],
+  );
+}
+
 const workloadSelectorSchema = withRules(
   z
     .object({
@@ -111,8 +139,14 @@ const registrationEntrySpecFields = z.object({
   secret: z
     .object({
       name: objectNameSchema.describe('Name of the Secret, in the entry namespace, that receives the SVID.'),
-      labels: z.record(z.string(), z.string()).optional(),
-      annotations: z.record(z.string(), z.string()).optional(),
+      labels: boundedStringMap('labels', 63)
+        .optional()
+        .describe(`Labels of the Secret: at most ${MAX_SECRET_MAP_KEYS}, values of at most 63 characters.`),
+      annotations: boundedStringMap('annotations', MAX_SECRET_ANNOTATION_VALUE)
+        .optional()
+        .describe(
+          `Annotations of the Secret: at most ${MAX_SECRET_MAP_KEYS}, values of at most ${MAX_SECRET_ANNOTATION_VALUE} characters.`,
+        ),
     })
     .optional()
     .describe('Secret mode: the Secret the SVIDs are written to.'),

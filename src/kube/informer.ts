@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { objectMetaSchema } from '../api/meta.ts';
 import { isGone, KubeApiError } from './errors.ts';
+import { ObjectStore } from './object-store.ts';
 import { collectionPath, type ResourceType } from './resources.ts';
 import type { RestClient } from './rest.ts';
 
@@ -55,7 +56,7 @@ const INACTIVITY_SLACK_MS = 30_000;
 export class Informer {
   readonly #client: RestClient;
   readonly #options: InformerOptions;
-  readonly #store = new Map<string, KubeObject>();
+  readonly #store = new ObjectStore();
   readonly #stop = new AbortController();
   #resourceVersion = '';
   #synced = false;
@@ -76,6 +77,11 @@ export class Informer {
 
   list(): KubeObject[] {
     return [...this.#store.values()];
+  }
+
+  /** The cached objects of one namespace, from an index: no scan of the others. */
+  byNamespace(namespace: string): KubeObject[] {
+    return this.#store.inNamespace(namespace);
   }
 
   /** Starts listing and watching; resolves once the first list is in the cache. */
@@ -148,7 +154,7 @@ export class Informer {
       else if (known.metadata.resourceVersion !== object.metadata.resourceVersion)
         this.#apply('updated', object);
     }
-    for (const [key, object] of this.#store) {
+    for (const [key, object] of this.#store.entries()) {
       if (!fresh.has(key)) this.#apply('deleted', object);
     }
     this.#resourceVersion = resourceVersion;

@@ -1,6 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, type Dispatcher, fetch } from 'undici';
 import { z } from 'zod';
+import { retryAfterMs } from '../core/retry-after.ts';
+import { TokenBucket } from '../core/token-bucket.ts';
 import { KubeApiError } from './errors.ts';
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -14,23 +17,44 @@ export interface RequestOptions {
 
 const statusSchema = z.looseObject({ reason: z.string().optional(), message: z.string().optional() });
 
+/** client-go's count: a request refused as Too Many Requests is sent at most this many times more. */
+const MAX_THROTTLED_RETRIES = 10;
+
+export interface RestClientOptions {
+  /** Requests per second this client sends at most, with a burst; unlimited when unset. */
+  rateLimit?: { qps: number; burst: number };
+}
+
 /**
  * A thin REST client over one connection pool. @kubernetes/client-node supplies the configuration and
  * credentials (refreshed per request, so rotated ServiceAccount tokens are picked up); connections are
- * reused rather than opened per request.
+ * reused rather than opened per request. Each client has a pool of its own, so requests of one (the
+ * leader Lease) never queue behind another's. A client may limit its own request rate, and it sends
+ * again, after the delay the apiserver asks for, a request refused with 429 Too Many Requests.
  */
 export class RestClient {
   readonly server: string;
   readonly #config: KubeConfig;
   readonly #dispatcher: Dispatcher;
+  readonly #bucket: TokenBucket | undefined;
 
-  private constructor(config: KubeConfig, server: string, dispatcher: Dispatcher) {
+  private constructor(
+    config: KubeConfig,
+    server: string,
+    dispatcher: Dispatcher,
+    options: RestClientOptions,
+  ) {
     this.#config = config;
     this.server = server;
     this.#dispatcher = dispatcher;
+    const rate = options.rateLimit;
+    this.#bucket = rate && new TokenBucket({ perSecond: rate.qps, burst: rate.burst }, Date.now());
   }
 
-  static async fromKubeConfig(config: KubeConfig): Promise<RestClient> {
+  static async fromKubeConfig(
+    config: KubeConfig,
+    clientOptions: RestClientOptions = {},
+  ): Promise<RestClient> {
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const tls: {
@@ -46,7 +70,7 @@ export class RestClient {
       if (options[key] !== undefined) Object.assign(tls, { [key]: options[key] });
     }
     const dispatcher = new Agent({ connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 } });
-    return new RestClient(config, cluster.server.replace(/\/$/, ''), dispatcher);
+    return new RestClient(config, cluster.server.replace(/\/$/, ''), dispatcher, clientOptions);
   }
 
   async #headers(contentType?: string): Promise<Record<string, string>> {
@@ -67,16 +91,32 @@ export class RestClient {
     return url.toString();
   }
 
+  /** Waits for this client's turn under its rate limit. */
+  async #turn(signal: AbortSignal | undefined): Promise<void> {
+    const wait = this.#bucket?.reserve(Date.now()) ?? 0;
+    if (wait > 0) await sleep(wait, undefined, { signal });
+  }
+
   async #send(method: string, path: string, options: RequestOptions) {
-    const response = await fetch(this.#url(path, options.query), {
-      method,
-      headers: await this.#headers(
-        options.body === undefined ? undefined : (options.contentType ?? 'application/json'),
-      ),
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      dispatcher: this.#dispatcher,
-      signal: options.signal,
-    });
+    let response: Response;
+    for (let attempt = 0; ; attempt += 1) {
+      await this.#turn(options.signal);
+      response = await fetch(this.#url(path, options.query), {
+        method,
+        headers: await this.#headers(
+          options.body === undefined ? undefined : (options.contentType ?? 'application/json'),
+        ),
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        dispatcher: this.#dispatcher,
+        signal: options.signal,
+      });
+      // The apiserver refuses a 429 before doing anything, so even a create is safe to send again.
+      if (response.status !== 429 || attempt >= MAX_THROTTLED_RETRIES) break;
+      await response.body?.cancel();
+      await sleep(retryAfterMs(response.headers.get('retry-after'), new Date()), undefined, {
+        signal: options.signal,
+      });
+    }
     if (!response.ok) {
       const text = await response.text();
       let parsed: z.infer<typeof statusSchema> = {};

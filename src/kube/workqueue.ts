@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { TokenBucket } from '../core/token-bucket.ts';
 
 /** What a reconcile asks for: nothing (done until the next change), or another look after a delay. */
 export type ReconcileResult = undefined | { requeueAfterMs: number };
@@ -13,40 +14,78 @@ export interface WorkQueueOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** Overall token bucket across all keys. */
   rate?: { perSecond: number; burst: number };
+  /**
+   * Workers kept free for flows that have nothing running, so a flow that arrives while another
+   * fills the queue starts at once rather than after one of that flow's reconciles ends. 0 by default.
+   */
+  reservedForNewFlows?: number;
   now?: () => number;
+}
+
+/** The flow a key belongs to: its namespace (`namespace/name`), or '' for a cluster-scoped key. */
+export const flowOf = (key: string): string => {
+  const slash = key.indexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+};
+
+/** A FIFO whose shift is O(1): a namespace may queue thousands of keys. */
+class Fifo {
+  #items: string[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: string): void {
+    this.#items.push(item);
+  }
+
+  shift(): string | undefined {
+    const item = this.#items[this.#head];
+    this.#head += 1;
+    if (this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
 }
 
 /**
  * A work queue in the manner of client-go's: a key waits at most once however often it is added, a key
  * added while it is being reconciled runs again afterwards, failures back off per key, and an overall
- * token bucket bounds the request rate.
+ * token bucket bounds the request rate. Keys wait in one FIFO per namespace, served round-robin (as
+ * the apiserver's fair queuing serves flows), so a namespace with thousands of keys delays another
+ * namespace's next key by at most one key of each busy namespace.
  */
 export class WorkQueue {
   readonly #options: WorkQueueOptions;
   readonly #now: () => number;
-  readonly #waiting: string[] = [];
+  /** Flows with waiting keys; the Map's order is the round-robin order. */
+  readonly #flows = new Map<string, Fifo>();
+  #waiting = 0;
   readonly #queued = new Set<string>();
   readonly #active = new Set<string>();
+  readonly #activePerFlow = new Map<string, number>();
   /** Taken off the queue, reconcile not yet begun: it will read the latest state, so adds fold in. */
   readonly #starting = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
   readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #idle = new Set<() => void>();
-  #tokens: number;
-  #refilledAt: number;
+  readonly #bucket: TokenBucket | undefined;
   #pumpTimer: NodeJS.Timeout | undefined;
   #shuttingDown = false;
 
   constructor(options: WorkQueueOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#tokens = options.rate?.burst ?? Number.POSITIVE_INFINITY;
-    this.#refilledAt = this.#now();
+    this.#bucket = options.rate && new TokenBucket(options.rate, this.#now());
   }
 
   get length(): number {
-    return this.#waiting.length;
+    return this.#waiting;
   }
 
   add(key: string): void {
@@ -63,7 +102,14 @@ export class WorkQueue {
     }
     if (this.#queued.has(key)) return;
     this.#queued.add(key);
-    this.#waiting.push(key);
+    const flow = flowOf(key);
+    let fifo = this.#flows.get(flow);
+    if (!fifo) {
+      fifo = new Fifo();
+      this.#flows.set(flow, fifo);
+    }
+    fifo.push(key);
+    this.#waiting += 1;
     this.#pump();
   }
 
@@ -92,27 +138,37 @@ export class WorkQueue {
     for (const { timer } of this.#delayed.values()) clearTimeout(timer);
     this.#delayed.clear();
     clearTimeout(this.#pumpTimer);
-    this.#waiting.length = 0;
+    this.#flows.clear();
+    this.#waiting = 0;
     this.#queued.clear();
     if (this.#active.size > 0) await new Promise<void>((resolve) => this.#idle.add(resolve));
   }
 
-  #takeToken(): number {
-    const rate = this.#options.rate;
-    if (!rate) return 0;
-    const now = this.#now();
-    this.#tokens = Math.min(rate.burst, this.#tokens + ((now - this.#refilledAt) / 1000) * rate.perSecond);
-    this.#refilledAt = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
+  /** The first flow in round-robin order that may start a key now. */
+  #nextFlow(): string | undefined {
+    const { concurrency, reservedForNewFlows = 0 } = this.#options;
+    for (const flow of this.#flows.keys()) {
+      if ((this.#activePerFlow.get(flow) ?? 0) === 0) return flow;
+      if (this.#active.size < concurrency - reservedForNewFlows) return flow;
     }
-    return ((1 - this.#tokens) / rate.perSecond) * 1000;
+    return undefined;
+  }
+
+  /** Takes the flow's oldest key and moves the flow to the back of the round. */
+  #take(flow: string): string | undefined {
+    const fifo = this.#flows.get(flow);
+    const key = fifo?.shift();
+    this.#flows.delete(flow);
+    if (fifo && fifo.length > 0) this.#flows.set(flow, fifo);
+    if (key !== undefined) this.#waiting -= 1;
+    return key;
   }
 
   #pump(): void {
-    while (!this.#shuttingDown && this.#active.size < this.#options.concurrency && this.#waiting.length > 0) {
-      const wait = this.#takeToken();
+    while (!this.#shuttingDown && this.#active.size < this.#options.concurrency) {
+      const flow = this.#nextFlow();
+      if (flow === undefined) return;
+      const wait = this.#bucket?.tryTake(this.#now()) ?? 0;
       if (wait > 0) {
         if (!this.#pumpTimer) {
           this.#pumpTimer = setTimeout(() => {
@@ -122,9 +178,11 @@ export class WorkQueue {
         }
         return;
       }
-      const key = this.#waiting.shift() as string;
+      const key = this.#take(flow);
+      if (key === undefined) return;
       this.#queued.delete(key);
       this.#active.add(key);
+      this.#activePerFlow.set(flow, (this.#activePerFlow.get(flow) ?? 0) + 1);
       this.#starting.add(key);
       // Never on the caller's stack: an informer adds a key before its cache holds the object.
       queueMicrotask(() => {
@@ -149,6 +207,10 @@ export class WorkQueue {
       log.warn({ queue: name, key, err: error, failures, retryInMs: retryAfter }, 'reconcile failed');
     } finally {
       this.#active.delete(key);
+      const flow = flowOf(key);
+      const running = (this.#activePerFlow.get(flow) ?? 1) - 1;
+      if (running > 0) this.#activePerFlow.set(flow, running);
+      else this.#activePerFlow.delete(flow);
     }
     if (this.#dirty.delete(key)) this.add(key);
     else if (retryAfter !== undefined) this.addAfter(key, retryAfter);

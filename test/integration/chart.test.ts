@@ -1,18 +1,14 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
-import { kubeconfigFor } from '../../hack/controlplane/cluster.ts';
 import { configFromEnvironment } from '../../src/config.ts';
 import { journalSecretName } from '../../src/core/authorities/journal-codec.ts';
 import { collectionPath, coreResources, objectPath } from '../../src/kube/resources.ts';
-import { RestClient } from '../../src/kube/rest.ts';
+import type { RestClient } from '../../src/kube/rest.ts';
 import { createKeyRevocation, waitForRevocation } from './key-revocations.ts';
 import { createEntry, entries, readEntry, readSecret, waitForEntry } from './registration-entries.ts';
-import { connectWithCrds, helm, kubectl, OperatorProcess, uniqueName, waitFor } from './support.ts';
+import { CHART, type ChartInstall, installChart } from './service-account.ts';
+import { connectWithCrds, helm, kubectl, type OperatorProcess, uniqueName, waitFor } from './support.ts';
 import {
   activeX509,
   createNamespace,
@@ -22,8 +18,6 @@ import {
   trustDomains,
   waitForReady,
 } from './trust-domains.ts';
-
-const CHART = 'charts/trustline';
 
 const objectSchema = z.looseObject({
   apiVersion: z.string(),
@@ -177,69 +171,27 @@ describe('the Helm chart', () => {
  */
 describe('least privilege: the operator on the chart RBAC alone', () => {
   const run = uniqueName('chart');
-  const release = `${run}-trustline`;
-  const operatorNamespace = `${run}-system`;
   const allowed = `${run}-allowed`;
   const other = `${run}-other`;
   const trustDomain = `${run}-td`;
   let admin: RestClient;
   let restricted: RestClient;
+  let chart: ChartInstall;
   let operator: OperatorProcess;
 
   beforeAll(async () => {
     admin = await connectWithCrds();
     for (const namespace of [allowed, other]) await createNamespace(admin, namespace);
-    const installed = await helm([
-      'install',
-      release,
-      CHART,
-      '--namespace',
-      operatorNamespace,
-      '--create-namespace',
-      '--set',
-      `secretNamespaces={${allowed}}`,
-      '--set',
-      'replicas=1',
-    ]);
-    expect(installed.code, installed.stderr).toBe(0);
-
-    const token = z.object({ status: z.object({ token: z.string() }) }).parse(
-      await admin.request(
-        'POST',
-        `/api/v1/namespaces/${operatorNamespace}/serviceaccounts/${release}/token`,
-        {
-          body: {
-            apiVersion: 'authentication.k8s.io/v1',
-            kind: 'TokenRequest',
-            spec: { expirationSeconds: 3600 },
-          },
-        },
-      ),
-    ).status.token;
-    const adminConfig = new KubeConfig();
-    adminConfig.loadFromFile(inject('kubeconfig'));
-    const cluster = adminConfig.getCurrentCluster();
-    const ca = Buffer.from(cluster?.caData ?? '', 'base64').toString('utf8');
-    const kubeconfig = join(await mkdtemp(join(tmpdir(), 'trustline-chart-')), 'kubeconfig');
-    await writeFile(kubeconfig, kubeconfigFor(cluster?.server ?? '', ca, token), { mode: 0o600 });
-    const restrictedConfig = new KubeConfig();
-    restrictedConfig.loadFromFile(kubeconfig);
-    restricted = await RestClient.fromKubeConfig(restrictedConfig);
-
-    operator = await OperatorProcess.start({
-      KUBECONFIG: kubeconfig,
-      TRUSTLINE_NAMESPACE: operatorNamespace,
-      TRUSTLINE_SECRET_NAMESPACES: allowed,
-      POD_NAME: `${release}-0`,
-    });
+    chart = await installChart(admin, run, [`secretNamespaces={${allowed}}`, 'replicas=1']);
+    restricted = chart.restricted;
+    operator = await chart.startOperator({ TRUSTLINE_SECRET_NAMESPACES: allowed });
   });
 
   afterAll(async () => {
     await admin.request('DELETE', collectionPath(entries, allowed));
     await deleteTrustDomains(admin, [trustDomain]);
     if (operator.child.exitCode === null) await operator.stop();
-    await helm(['uninstall', release, '--namespace', operatorNamespace]);
-    await restricted.close();
+    await chart.uninstall();
     await admin.close();
   });
 
@@ -264,7 +216,7 @@ describe('least privilege: the operator on the chart RBAC alone', () => {
       return entry.status?.svid?.serial !== issued.status?.svid?.serial ? true : undefined;
     });
 
-    const journal = await readJournal(admin, operatorNamespace, `${run}.example.org`);
+    const journal = await readJournal(admin, chart.namespace, `${run}.example.org`);
     const target = activeX509(journal?.journal ?? expect.fail('no journal'));
     await createKeyRevocation(admin, `${run}-revoke`, {
       trustDomainRef: { name: trustDomain },
@@ -300,7 +252,7 @@ describe('least privilege: the operator on the chart RBAC alone', () => {
     // A TrustDomain's keys are its journal: the operator never deletes one, so it may not.
     await refused(
       'DELETE',
-      objectPath(coreResources.secrets, journalSecretName(`${run}.example.org`), operatorNamespace),
+      objectPath(coreResources.secrets, journalSecretName(`${run}.example.org`), chart.namespace),
     );
     // TrustDomains belong to the platform team: no create and no update (patch is for finalizers).
     await refused('POST', collectionPath(trustDomains), {

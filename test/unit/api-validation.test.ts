@@ -245,6 +245,36 @@ describe('RegistrationEntry spec', () => {
       { path: 'jwtSVIDs.0.ttl', message: 'must be at most 24h' },
     ]);
   });
+
+  it('bounds the labels and annotations asked for on the Secret', () => {
+    const longKey = `${'a'.repeat(300)}/${'b'.repeat(20)}`;
+    const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`key-${i}`, 'v']));
+    expect(
+      issuesOf(registrationEntrySpecSchema, {
+        ...minimal,
+        secret: {
+          name: 'cart-svid',
+          labels: { ...many, [longKey]: 'x'.repeat(64) },
+          annotations: { note: 'x'.repeat(4097) },
+        },
+      }),
+    ).toEqual([
+      {
+        path: `secret.labels.${longKey}`,
+        message: 'label values must be at most 63 characters',
+      },
+      { path: 'secret.labels', message: 'may hold at most 64 labels' },
+      { path: 'secret.labels', message: 'label keys must be at most 317 characters' },
+      { path: 'secret.annotations.note', message: 'annotation values must be at most 4096 characters' },
+    ]);
+    const fits = Object.fromEntries(
+      Array.from({ length: 64 }, (_, i) => [`example.org/key-${i}`, 'v'.repeat(63)]),
+    );
+    expect(
+      parsed(registrationEntrySpecSchema, { ...minimal, secret: { name: 'cart-svid', labels: fits } }).secret
+        ?.labels,
+    ).toEqual(fits);
+  });
 });
 
 describe('KeyRevocation spec', () => {

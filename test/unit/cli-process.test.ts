@@ -41,7 +41,7 @@ beforeAll(async () => {
   );
   writeFileSync(
     file('svid.pem'),
-    mintX509Svid(prepareX509Signer(x509), { spiffeId: SPIFFE_ID, ttlMs: 3_600_000, now }).certificate,
+    (await mintX509Svid(prepareX509Signer(x509), { spiffeId: SPIFFE_ID, ttlMs: 3_600_000, now })).certificate,
   );
   // A CA certificate is no X.509-SVID: several rules fail at once.
   writeFileSync(file('ca.pem'), x509.certificate);

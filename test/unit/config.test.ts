@@ -37,6 +37,7 @@ describe('configFromEnvironment', () => {
           identity: `${hostname()}_${process.pid}`,
           timing: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
         },
+        apiRateLimit: { qps: 50, burst: 100 },
       });
     });
   });
@@ -219,5 +220,23 @@ describe('failpointsFromEnvironment', () => {
     expect(kill).not.toHaveBeenCalled();
     trigger('journal-written');
     expect(kill).toHaveBeenCalledExactlyOnceWith(process.pid, 'SIGKILL');
+  });
+
+  describe('API request rate', () => {
+    it('reads TRUSTLINE_API_QPS and TRUSTLINE_API_BURST', () => {
+      expect(
+        configFromEnvironment({ TRUSTLINE_API_QPS: '12.5', TRUSTLINE_API_BURST: '40' }).apiRateLimit,
+      ).toEqual({ qps: 12.5, burst: 40 });
+    });
+
+    it('refuses a rate that is not a positive number, naming the variable', () => {
+      for (const value of ['0', '-1', 'fast', ''])
+        expect(() => configFromEnvironment({ TRUSTLINE_API_QPS: value })).toThrow(
+          'TRUSTLINE_API_QPS: must be a positive number, such as 50',
+        );
+      expect(() => configFromEnvironment({ TRUSTLINE_API_BURST: '1.5' })).toThrow(
+        'TRUSTLINE_API_BURST: must be a positive whole number, such as 100',
+      );
+    });
   });
 });

@@ -51,6 +51,7 @@ import {
   REISSUE_POLICIES,
   type ReissuePolicy,
   ReissueReason,
+  readLeaf,
   reissueReason,
   reissueReasons,
   renewAt,
@@ -222,6 +223,20 @@ beforeAll(async () => {
   const content = await secretFor(spec, await signLeaf());
   healthyData = content.data;
   healthyAnnotations = content.annotations;
+});
+
+describe('the leaf certificate', () => {
+  it('is parsed once per observed Secret, whichever policy reads it first', () => {
+    const observed = input();
+    const first = readLeaf(observed);
+    expect(first.trigger).toBeUndefined();
+    for (const policy of REISSUE_POLICIES) policy(observed);
+    expect(readLeaf({ ...observed, now: at(2 * MINUTE) })).toBe(first);
+    // Another snapshot of the Secret is parsed afresh.
+    const other = readLeaf(input({ data: { [TLS_CERT_KEY]: 'not a certificate' } }));
+    expect(other.trigger?.reason).toBe('CertificateUnreadable');
+    expect(readLeaf(input())).not.toBe(first);
+  });
 });
 
 describe('a sound Secret', () => {

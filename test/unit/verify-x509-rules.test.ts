@@ -39,7 +39,7 @@ beforeAll(async () => {
   bundle = bundleOf(authority);
 }, 60_000);
 
-const mint = (from: X509Authority = authority): X509Svid =>
+const mint = (from: X509Authority = authority): Promise<X509Svid> =>
   mintX509Svid(prepareX509Signer(from), { spiffeId: SPIFFE_ID, ttlMs: HOUR, now: NOW });
 
 const chainOf = (...pems: string[]) => readCertificatesPem(pems.join(''));
@@ -107,8 +107,8 @@ const usages = (flags: number, critical = true) => new x509.KeyUsagesExtension(f
 const { digitalSignature, keyCertSign, cRLSign, keyEncipherment } = x509.KeyUsageFlags;
 
 describe('verifyX509Svid', () => {
-  it('accepts an X.509-SVID the project mints, and names its SPIFFE ID', () => {
-    const svid = mint();
+  it('accepts an X.509-SVID the project mints, and names its SPIFFE ID', async () => {
+    const svid = await mint();
     const verdict = verifyX509Svid(chainOf(svid.certificate), bundle, { now: NOW });
     expect(verdict).toEqual({ kind: 'x509-svid', spiffeId: SPIFFE_ID, failures: [] });
   });
@@ -187,7 +187,7 @@ describe('verifyX509Svid', () => {
     [
       'chains-to-bundle',
       'a leaf of an authority not in the bundle',
-      async () => chainOf(mint(stranger).certificate),
+      async () => chainOf((await mint(stranger)).certificate),
     ],
     [
       'validity',
@@ -217,16 +217,16 @@ describe('verifyX509Svid', () => {
     expect(failedRules(await leaf({ extendedKeyUsage: null }))).toEqual([]);
   });
 
-  it('checks validity at the injected now', () => {
-    const svid = mint();
+  it('checks validity at the injected now', async () => {
+    const svid = await mint();
     const chain = chainOf(svid.certificate);
     expect(failedRules(chain, { now: new Date(svid.notAfter.getTime() + 1000) })).toEqual(['validity']);
     expect(failedRules(chain, { now: new Date(svid.notBefore.getTime() - 1000) })).toEqual(['validity']);
     expect(failedRules(chain, { now: svid.notAfter })).toEqual([]);
   });
 
-  it('fails trust-domain when another trust domain is asked for', () => {
-    const verdict = verifyX509Svid(chainOf(mint().certificate), bundle, {
+  it('fails trust-domain when another trust domain is asked for', async () => {
+    const verdict = verifyX509Svid(chainOf((await mint()).certificate), bundle, {
       now: NOW,
       trustDomain: 'other.org',
     });
@@ -276,7 +276,7 @@ describe('verifyX509Svid', () => {
       ],
     });
     const upstreamBundle = bundleOf(stranger);
-    const svid = mint();
+    const svid = await mint();
     const withChain = chainOf(svid.certificate, intermediate.toString('pem'));
     expect(verifyX509Svid(withChain, upstreamBundle, { now: NOW }).failures).toEqual([]);
     const alone = verifyX509Svid(chainOf(svid.certificate), upstreamBundle, { now: NOW }).failures;
@@ -288,9 +288,9 @@ describe('verifyX509Svid', () => {
     ]);
   });
 
-  it('reads the trust domain from the bundle, and fails when the bundle names none', () => {
+  it('reads the trust domain from the bundle, and fails when the bundle names none', async () => {
     const none: SpiffeBundle = { ...bundle, x509Authorities: [] };
-    const verdict = verifyX509Svid(chainOf(mint().certificate), none, { now: NOW });
+    const verdict = verifyX509Svid(chainOf((await mint()).certificate), none, { now: NOW });
     expect(verdict.failures.map((failure) => failure.rule)).toEqual(['trust-domain', 'chains-to-bundle']);
     expect(verdict.failures[0]?.message).toContain('pass --trust-domain');
   });

@@ -377,3 +377,104 @@ describe('WorkQueue', () => {
     await stopping;
   });
 });
+
+describe('WorkQueue fairness across namespaces', () => {
+  it('serves namespaces round-robin, each in the order its keys came', async () => {
+    const gate = deferred();
+    const calls: string[] = [];
+    const q = queue(async (key) => {
+      if (key === 'blocker') await gate.promise;
+      else calls.push(key);
+      return undefined;
+    });
+    q.add('blocker');
+    await flush();
+    for (let i = 0; i < 3; i++) q.add(`hostile/e${i}`);
+    q.add('victim/v0');
+    q.add('victim/v1');
+    q.add('other/o0');
+    gate.resolve();
+    await flush();
+    expect(calls).toEqual(['hostile/e0', 'victim/v0', 'other/o0', 'hostile/e1', 'victim/v1', 'hostile/e2']);
+  });
+
+  /**
+   * A churning namespace: a thousand keys whose one-second reconciles ask to run again 10 ms later (a
+   * 10-second TTL that renews at once, on a busy operator), while another namespace adds one key every
+   * half second. Times are the fake clock's: what is measured is how the queue orders work.
+   */
+  async function victimDelays(options: Partial<WorkQueueOptions>): Promise<number[]> {
+    const addedAt = new Map<string, number>();
+    const delays: number[] = [];
+    const q = queue(
+      async (key) => {
+        const added = addedAt.get(key);
+        if (added !== undefined) {
+          delays.push(Date.now() - added);
+          return undefined;
+        }
+        await sleep(1_000);
+        return { requeueAfterMs: 10 };
+      },
+      { concurrency: 8, ...options },
+    );
+    for (let i = 0; i < 1_000; i++) q.add(`hostile/e${i}`);
+    for (let i = 0; i < 20; i++) {
+      await vi.advanceTimersByTimeAsync(500);
+      addedAt.set(`victim/v${i}`, Date.now());
+      q.add(`victim/v${i}`);
+    }
+    await vi.advanceTimersByTimeAsync(2_000);
+    const stopping = q.shutdown();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await stopping;
+    return delays;
+  }
+
+  it("starts another namespace's key after at most one busy reconcile, however many keys a namespace queues", async () => {
+    const delays = await victimDelays({});
+    expect(delays).toHaveLength(20);
+    // In one FIFO, each victim key would wait behind the thousand hostile keys: 125 s at 8 a second.
+    expect(Math.max(...delays)).toBeLessThanOrEqual(1_000);
+  });
+
+  it('with workers reserved for new flows, starts the key of a namespace with nothing running at once', async () => {
+    const delays = await victimDelays({ reservedForNewFlows: 2 });
+    expect(delays).toEqual(Array.from({ length: 20 }, () => 0));
+  });
+
+  it('lets one namespace use every unreserved worker while alone, never the reserved ones', async () => {
+    const gates = new Map<string, Deferred>();
+    const running = new Set<string>();
+    const q = queue(
+      async (key) => {
+        running.add(key);
+        const gate = deferred();
+        gates.set(key, gate);
+        await gate.promise;
+        running.delete(key);
+        return undefined;
+      },
+      { concurrency: 4, reservedForNewFlows: 1 },
+    );
+    for (let i = 0; i < 10; i++) q.add(`busy/e${i}`);
+    await flush();
+    expect([...running]).toEqual(['busy/e0', 'busy/e1', 'busy/e2']);
+    q.add('new/n0');
+    q.add('new/n1');
+    await flush();
+    // The new namespace takes the reserved worker for its first key; its second waits like the rest.
+    expect([...running]).toEqual(['busy/e0', 'busy/e1', 'busy/e2', 'new/n0']);
+    gates.get('busy/e0')?.resolve();
+    await flush();
+    expect(running.has('new/n1') || running.has('busy/e3')).toBe(false);
+    gates.get('new/n0')?.resolve();
+    await flush();
+    // The busy namespace refills its unreserved worker; the new one, with nothing running, the reserve.
+    expect([...running]).toEqual(['busy/e1', 'busy/e2', 'busy/e3', 'new/n1']);
+    const stopping = q.shutdown();
+    for (const gate of gates.values()) gate.resolve();
+    await flush();
+    await stopping;
+  });
+});

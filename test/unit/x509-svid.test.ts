@@ -378,7 +378,7 @@ describe('hand-built and builder X.509-SVIDs', () => {
     async ({ authorityKeyType, leafKeyType, dnsNames }) => {
       const { authority, signer } = authorityOf(authorityKeyType);
       const request = params({ keyType: leafKeyType, dnsNames });
-      const hand = mintX509Svid(signer, request);
+      const hand = await mintX509Svid(signer, request);
       const built = await mintX509SvidWithBuilder(signer, request);
       expect(profileOf(hand.certificate)).toEqual(profileOf(built.certificate));
       expectSpiffeProfile(hand, authority, request);
@@ -393,7 +393,7 @@ describe('hand-built and builder X.509-SVIDs', () => {
 
   it('encode everything but the serial, key, signature and key identifier byte for byte alike', async () => {
     const { signer } = authorityOf('EC-P256');
-    const hand = parse(mintX509Svid(signer, params()).certificate).parsed;
+    const hand = parse((await mintX509Svid(signer, params())).certificate).parsed;
     const built = parse((await mintX509SvidWithBuilder(signer, params())).certificate).parsed;
     expect(hex(hand.subjectName.toArrayBuffer())).toBe(hex(built.subjectName.toArrayBuffer()));
     expect(hex(hand.issuerName.toArrayBuffer())).toBe(hex(built.issuerName.toArrayBuffer()));
@@ -438,11 +438,11 @@ describe('DER encoding', () => {
 });
 
 describe('serial numbers', () => {
-  it('are positive, at least 64 bits, and distinct across 1,000 SVIDs', () => {
+  it('are positive, at least 64 bits, and distinct across 1,000 SVIDs', async () => {
     const { signer } = authorityOf('EC-P256');
     const serials = new Set<string>();
     for (let i = 0; i < 1000; i += 1) {
-      const svid = mintX509Svid(signer, params({ dnsNames: [] }));
+      const svid = await mintX509Svid(signer, params({ dnsNames: [] }));
       const serial = tbsFields(svid.certificate).serial;
       expect((serial[0] ?? 0) & 0x80).toBe(0);
       // 128 random bits: 16 octets, 17 with the sign octet; fewer only for leading zero octets.

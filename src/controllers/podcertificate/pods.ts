@@ -77,8 +77,7 @@ export function selectablePod(pod: Pod, signerName: string): SelectablePod {
 
 /** The pod-mode entries of a namespace that a TrustDomain object issues for, as selection wants them. */
 export function podEntriesIn(entries: Informer, namespace: string, trustDomainObject: string) {
-  return entries.list().flatMap((object) => {
-    if (object.metadata.namespace !== namespace) return [];
+  return entries.byNamespace(namespace).flatMap((object) => {
     const entry = registrationEntrySchema.safeParse(object).data;
     if (!entry || !isPodMode(entry) || entry.spec.trustDomainRef.name !== trustDomainObject) return [];
     if (entry.metadata.deletionTimestamp) return [];

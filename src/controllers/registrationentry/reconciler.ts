@@ -181,8 +181,8 @@ export class RegistrationEntryReconciler {
     const me = candidates.find((candidate) => candidate.name === entry.metadata.name) ?? asPodEntry(entry);
     const view = podEntryView(
       me,
-      pods.list().flatMap((podObject) => {
-        const pod = podObject.metadata.namespace === namespace ? parsePod(podObject) : undefined;
+      pods.byNamespace(namespace).flatMap((podObject) => {
+        const pod = parsePod(podObject);
         return pod ? [selectablePod(pod, signerName)] : [];
       }),
       candidates,
@@ -368,7 +368,7 @@ export class RegistrationEntryReconciler {
     let content: SvidSecretContent;
     const signed: { type: 'x509' | 'jwt'; trigger: ReissueTrigger; detail: Record<string, string> }[] = [];
     if (x509Trigger) {
-      const svid = mintX509Svid(this.#options.signers.x509(context.activeX509), {
+      const svid = await mintX509Svid(this.#options.signers.x509(context.activeX509), {
         spiffeId: identity.spiffeId,
         dnsNames: identity.dnsNames,
         keyType: identity.keyType,
@@ -448,12 +448,10 @@ export class RegistrationEntryReconciler {
     if (signed.length > 0) {
       const what = signed.some((s) => s.type === 'x509') ? 'X.509-SVID' : 'JWT-SVID';
       const first = signed[0];
-      await this.#event(
-        entry,
-        'Normal',
-        firstIssue ? 'Issued' : 'Renewed',
-        `${what} for ${identity.spiffeId} written to Secret ${entry.spec.secret.name} (${first ? `${issuanceCause(first.trigger.reason, firstIssue)}: ${first.trigger.message}` : ''})`,
-      );
+      const message = `${what} for ${identity.spiffeId} written to Secret ${entry.spec.secret.name} (${first ? `${issuanceCause(first.trigger.reason, firstIssue)}: ${first.trigger.message}` : ''})`;
+      // Renewals recur every few minutes or seconds per entry: aggregated, while the first issue is told at once.
+      if (firstIssue) await this.#event(entry, 'Normal', 'Issued', message);
+      else await this.#options.events.recordRoutine(involvedObject(entry), 'Renewed', message);
     }
     return content;
   }
@@ -507,12 +505,7 @@ export class RegistrationEntryReconciler {
     reason: string,
     message: string,
   ): Promise<void> {
-    return this.#options.events.record(
-      { apiVersion: entry.apiVersion, kind: entry.kind, metadata: entry.metadata },
-      type,
-      reason,
-      message,
-    );
+    return this.#options.events.record(involvedObject(entry), type, reason, message);
   }
 
   #report(
@@ -523,6 +516,12 @@ export class RegistrationEntryReconciler {
     return writeStatus(this.#options.client, resource, object, fields, [condition], this.#options.now());
   }
 }
+
+const involvedObject = (entry: RegistrationEntry) => ({
+  apiVersion: entry.apiVersion,
+  kind: entry.kind,
+  metadata: entry.metadata,
+});
 
 interface IssuanceContext {
   journal: Journal;

@@ -6,10 +6,12 @@ import {
   type KeyObject,
   type webcrypto,
 } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import type { X509Certificate } from '@peculiar/x509';
 import type { JwtAlgorithm, X509KeyType } from '../../api/trustdomain.ts';
 import { CodedError } from '../errors.ts';
+import { Semaphore } from '../semaphore.ts';
 import { decodePem, encodePem, PemError } from './pem.ts';
 import { x509 } from './x509.ts';
 
@@ -61,10 +63,18 @@ const curveHashes = { 'P-256': 'SHA-256', 'P-384': 'SHA-384', 'P-521': 'SHA-512'
 
 const generate = promisify(generateKeyPair);
 
+/**
+ * RSA keys take up to seconds of CPU each (RSA-4096). They are made on libuv's threadpool, never on
+ * the event loop, and at most one fewer at a time than there are cores, so however many a tenant asks
+ * for, a core stays free for the event loop (Lease renewal, other namespaces) and the threadpool keeps
+ * threads for everything else.
+ */
+const rsaGeneration = new Semaphore(Math.max(1, availableParallelism() - 1));
+
 function generateFor(spec: KeySpec): Promise<KeyPair> {
   return spec.type === 'ec'
     ? generate('ec', { namedCurve: spec.curve })
-    : generate('rsa', { modulusLength: spec.modulusLength });
+    : rsaGeneration.run(() => generate('rsa', { modulusLength: spec.modulusLength }));
 }
 
 export const generateX509KeyPair = (keyType: X509KeyType): Promise<KeyPair> =>

@@ -1,5 +1,6 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import type { X509KeyType } from '../../api/trustdomain.ts';
+import { generateX509KeyPair, type KeyPair } from '../authorities/keys.ts';
 import { encodePem } from '../authorities/pem.ts';
 import { children, oid, readElement, sequence } from './der.ts';
 
@@ -13,9 +14,13 @@ export interface LeafKey {
   privateKey: string;
 }
 
-/** Fresh for every SVID, synchronously: EC takes microseconds, RSA blocks for as long as it takes. */
-export function generateLeafKey(keyType: X509KeyType): LeafKey {
-  const keys = generate(keyType);
+/**
+ * Fresh for every SVID. RSA keys come from the threadpool, bounded, like the authorities' keys. EC keys
+ * take tens of microseconds, less than a trip through the threadpool, and are made here so they never
+ * queue behind another namespace's RSA keys there.
+ */
+export async function generateLeafKey(keyType: X509KeyType): Promise<LeafKey> {
+  const keys = await generate(keyType);
   const pkcs8 = keys.privateKey.export({ type: 'pkcs8', format: 'der' });
   return {
     spki: spkiFromPkcs8(pkcs8) ?? keys.publicKey.export({ type: 'spki', format: 'der' }),
@@ -23,18 +28,16 @@ export function generateLeafKey(keyType: X509KeyType): LeafKey {
   };
 }
 
-function generate(keyType: X509KeyType): { privateKey: KeyObject; publicKey: KeyObject } {
+function generate(keyType: X509KeyType): KeyPair | Promise<KeyPair> {
   switch (keyType) {
     case 'EC-P256':
       return generateKeyPairSync('ec', { namedCurve: 'P-256' });
     case 'EC-P384':
       return generateKeyPairSync('ec', { namedCurve: 'P-384' });
     case 'RSA-2048':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 });
     case 'RSA-3072':
-      return generateKeyPairSync('rsa', { modulusLength: 3072 });
     case 'RSA-4096':
-      return generateKeyPairSync('rsa', { modulusLength: 4096 });
+      return generateX509KeyPair(keyType);
   }
 }
 

@@ -72,15 +72,18 @@ export interface LeafPlan extends CertificatePlan {
   key: LeafKey;
 }
 
-export function planLeaf(signer: X509SvidSigner, params: X509SvidParams): LeafPlan {
+export async function planLeaf(signer: X509SvidSigner, params: X509SvidParams): Promise<LeafPlan> {
   const { spiffeId, ttlMs, now, keyType = 'EC-P256' } = params;
   checkSpiffeId(spiffeId, signer.trustDomain);
-  const key = generateLeafKey(keyType);
+  const dnsNames = checkDnsNames(params.dnsNames ?? []);
+  // Checked before the key is made, so a refused request costs no key.
+  const notAfter = svidNotAfter(now, ttlMs, signer.notAfter);
+  const key = await generateLeafKey(keyType);
   return {
     spiffeId,
-    dnsNames: checkDnsNames(params.dnsNames ?? []),
+    dnsNames,
     keyType,
-    notAfter: svidNotAfter(now, ttlMs, signer.notAfter),
+    notAfter,
     notBefore: svidNotBefore(now),
     serial: randomSerial(),
     spki: key.spki,

@@ -175,7 +175,7 @@ export function normalizeSerial(serial: string): string {
 
 // --- reading the Secret -----------------------------------------------------------------------------
 
-type Read<T> = { value: T; trigger?: undefined } | { trigger: ReissueTrigger };
+export type Read<T> = { value: T; trigger?: undefined } | { trigger: ReissueTrigger };
 
 const trigger = (reason: ReissueReason, message: string, jwtKey?: string): ReissueTrigger =>
   jwtKey === undefined ? { reason, message } : { reason, message, jwtKey };
@@ -203,7 +203,7 @@ function readText(input: IssuanceInput, key: string): Read<string> {
     : { value: text };
 }
 
-interface Leaf {
+export interface Leaf {
   node: NodeCertificate;
   parsed: PeculiarCertificate;
   uris: string[];
@@ -212,7 +212,23 @@ interface Leaf {
   authorityKeyId: string | undefined;
 }
 
-function readLeaf(input: IssuanceInput): Read<Leaf> {
+/**
+ * The leaf of each observed Secret, parsed once: ten policies read it in one reconcile, and each still
+ * asks for it itself, so it stays safe on its own. Observed Secrets are read-only snapshots, so a
+ * result never goes stale; it goes when the snapshot does.
+ */
+const leaves = new WeakMap<ObservedSecret, Read<Leaf>>();
+
+export function readLeaf(input: IssuanceInput): Read<Leaf> {
+  const secret = input.secret;
+  const known = secret && leaves.get(secret);
+  if (known) return known;
+  const read = parseLeaf(input);
+  if (secret) leaves.set(secret, read);
+  return read;
+}
+
+function parseLeaf(input: IssuanceInput): Read<Leaf> {
   const text = readText(input, TLS_CERT_KEY);
   if (text.trigger !== undefined) return text;
   const unreadable = (why: string): Read<Leaf> => ({

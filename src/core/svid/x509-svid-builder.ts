@@ -39,7 +39,7 @@ export async function mintX509SvidWithBuilder(
     notAfter,
     serial,
     key: { spki, privateKey },
-  } = planLeaf(signer, params);
+  } = await planLeaf(signer, params);
   const { key, issuer } = partsOf(signer);
   const usages =
     x509.KeyUsageFlags.digitalSignature | (enciphers(keyType) ? x509.KeyUsageFlags.keyEncipherment : 0);

@@ -83,8 +83,8 @@ const SAN_OID = oid(OIDS.subjectAltName);
  * Mints an X.509-SVID by writing its DER directly around a fresh key, then signing it with the
  * authority's key: the same certificate as mintX509SvidWithBuilder, without a generic builder's costs.
  */
-export function mintX509Svid(signer: X509SvidSigner, params: X509SvidParams): X509Svid {
-  const plan = planLeaf(signer, params);
+export async function mintX509Svid(signer: X509SvidSigner, params: X509SvidParams): Promise<X509Svid> {
+  const plan = await planLeaf(signer, params);
   return { ...encodeSvid(signer, plan), privateKey: plan.key.privateKey };
 }
 
