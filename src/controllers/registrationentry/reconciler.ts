@@ -46,7 +46,7 @@ import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import { asPodEntry, parsePod, podEntriesIn, selectablePod } from '../podcertificate/pods.ts';
-import { checkNamespaceClaim, type SigningContext } from '../signing-context.ts';
+import { checkNamespaceClaim, issuanceRefusal, type SigningContext } from '../signing-context.ts';
 import { writeStatus } from '../status-writer.ts';
 import { type EntryRef, type SecretState, SvidSecrets } from './svid-secrets.ts';
 
@@ -232,6 +232,11 @@ export class RegistrationEntryReconciler {
       return undefined;
     }
     const trustDomain: TrustDomain = trustDomainParsed.data;
+    const refusal = issuanceRefusal(this.#options, namespace, trustDomain);
+    if (refusal) {
+      await this.#refuse(object, refusal.reason, refusal.message);
+      return undefined;
+    }
     if (isPodMode(entry)) return this.#reconcilePodEntry(object, entry, trustDomain);
     // The schema allows exactly one of secret and workloadSelector.
     if (!isSecretMode(entry)) return undefined;
