@@ -35,6 +35,9 @@ const trustBundleSchema = z.object({
   spec: z.object({ signerName: z.string(), trustBundle: z.string() }),
 });
 
+/** What the attacker's TrustDomain grants every namespace, and the owner grants nobody. */
+const everyoneAdmin = [{ namespaceSelector: {}, spiffeIDPathPrefixes: ['/admin'] }];
+
 const readyMessage = (object: { status?: { conditions?: { type: string; message?: string }[] } }) =>
   object.status?.conditions?.find((condition) => condition.type === 'Ready')?.message ?? '';
 
@@ -76,6 +79,14 @@ describe('a trust domain name has one owner and one set of members (attacker sid
     return waitForAnswer(client, tenant, name);
   };
 
+  /** A pod-mode entry in the tenant namespace selecting the `app` ServiceAccount. */
+  const podEntry = (name: string, trustDomainObject: string, spiffeIDPath: string) =>
+    createEntry(client, tenant, name, {
+      trustDomainRef: { name: trustDomainObject },
+      spiffeIDPath,
+      workloadSelector: { serviceAccountName: 'app' },
+    });
+
   const trustDomain = async (name: string, spec: Record<string, unknown>) => {
     await createTrustDomain(client, name, { bundle, ...spec });
     created.push(name);
@@ -109,7 +120,7 @@ describe('a trust domain name has one owner and one set of members (attacker sid
     // The attacker's object is newer and grants every namespace what the owner grants nobody.
     await trustDomain(squatter, {
       trustDomain: name,
-      grants: [{ namespaceSelector: {}, spiffeIDPathPrefixes: ['/admin'] }],
+      grants: everyoneAdmin,
     });
     const conflict = await waitForReady(client, squatter, 'False', 'Conflict');
     expect(readyMessage(conflict)).toContain(`TrustDomain ${owner} already serves trust domain ${name}`);
@@ -125,11 +136,7 @@ describe('a trust domain name has one owner and one set of members (attacker sid
     expect(refused.status?.svid).toBeUndefined();
     expect(await readSecret(client, tenant, 'stolen-svid')).toBeUndefined();
 
-    await createEntry(client, tenant, 'stolen-pods', {
-      trustDomainRef: { name: squatter },
-      spiffeIDPath: '/admin/{podName}',
-      workloadSelector: { serviceAccountName: 'app' },
-    });
+    await podEntry('stolen-pods', squatter, '/admin/{podName}');
     await waitForEntry(client, tenant, 'stolen-pods', 'False', 'TrustDomainConflict');
     const answer = await requestFor('squatter-0', `trustline.dev/${squatter}`);
     expect(answer.answer).toMatchObject({ type: 'Denied', reason: 'TrustDomainConflict' });
@@ -227,23 +234,15 @@ describe('a trust domain name has one owner and one set of members (attacker sid
     await trustDomain(second, {
       trustDomain: `${run}-second.example.org`,
       podCertificates: { signerName },
-      grants: [{ namespaceSelector: {}, spiffeIDPathPrefixes: ['/admin'] }],
+      grants: everyoneAdmin,
     });
     const conflict = await waitForReady(client, second, 'False', 'SignerConflict');
     expect(readyMessage(conflict)).toContain(`TrustDomain ${first} already answers for signer ${signerName}`);
 
     // The attacker's entry is the older one in the namespace, so it would win the pod if its TrustDomain signed.
-    await createEntry(client, tenant, 'second-pods', {
-      trustDomainRef: { name: second },
-      spiffeIDPath: '/admin/{podName}',
-      workloadSelector: { serviceAccountName: 'app' },
-    });
+    await podEntry('second-pods', second, '/admin/{podName}');
     await waitForEntry(client, tenant, 'second-pods', 'False', 'TrustDomainConflict');
-    await createEntry(client, tenant, 'first-pods', {
-      trustDomainRef: { name: first },
-      spiffeIDPath: '/ns/{namespace}/sa/{serviceAccount}',
-      workloadSelector: { serviceAccountName: 'app' },
-    });
+    await podEntry('first-pods', first, '/ns/{namespace}/sa/{serviceAccount}');
     await waitForEntry(client, tenant, 'first-pods', 'True', 'ServingPods');
 
     const answer = await requestFor('shared-0', signerName);

@@ -157,6 +157,7 @@ export class RegistrationEntryReconciler {
       );
       return undefined;
     }
+    if (await this.#refusedIssuance(object, namespace, trustDomain)) return undefined;
     if (!hasPlaceholders(entry.spec.spiffeIDPath)) {
       const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
         spiffeIDPath: entry.spec.spiffeIDPath,
@@ -232,11 +233,6 @@ export class RegistrationEntryReconciler {
       return undefined;
     }
     const trustDomain: TrustDomain = trustDomainParsed.data;
-    const refusal = issuanceRefusal(this.#options, namespace, trustDomain);
-    if (refusal) {
-      await this.#refuse(object, refusal.reason, refusal.message);
-      return undefined;
-    }
     if (isPodMode(entry)) return this.#reconcilePodEntry(object, entry, trustDomain);
     // The schema allows exactly one of secret and workloadSelector.
     if (!isSecretMode(entry)) return undefined;
@@ -250,6 +246,7 @@ export class RegistrationEntryReconciler {
       );
       return undefined;
     }
+    if (await this.#refusedIssuance(object, namespace, trustDomain)) return undefined;
     const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
       spiffeIDPath: entry.spec.spiffeIDPath,
       dnsNames: entry.spec.dnsNames ?? [],
@@ -497,6 +494,16 @@ export class RegistrationEntryReconciler {
       `Secret ${entry.metadata.namespace}/${entry.spec.secret.name} exists and does not belong to this RegistrationEntry; Trustline leaves it alone: delete it or choose another spec.secret.name`,
     );
     return { requeueAfterMs: RECHECK_MS };
+  }
+
+  /**
+   * Refuses an entry whose TrustDomain may not issue to its namespace (a losing object, or a namespace
+   * outside the issuance selector), and says whether it did.
+   */
+  async #refusedIssuance(object: KubeObject, namespace: string, trustDomain: TrustDomain): Promise<boolean> {
+    const refusal = issuanceRefusal(this.#options, namespace, trustDomain);
+    if (refusal) await this.#refuse(object, refusal.reason, refusal.message);
+    return refusal !== undefined;
   }
 
   /** Reports a refusal: status, and an event when the reason is new. Nothing issued is touched. */
