@@ -14,7 +14,7 @@ import {
 import type { OperatorConfig } from './config.ts';
 import { JournalCache } from './controllers/journal-cache.ts';
 import { KeyRevocationReconciler } from './controllers/keyrevocation/reconciler.ts';
-import { claimOf } from './controllers/ownership.ts';
+import { claimOf, waitsForOwner } from './controllers/ownership.ts';
 import { slimPod } from './controllers/podcertificate/pods.ts';
 import { PodCertificateSigner } from './controllers/podcertificate/signer.ts';
 import { RegistrationEntryReconciler } from './controllers/registrationentry/reconciler.ts';
@@ -156,7 +156,7 @@ export class Operator {
             claim &&
             theirs &&
             (theirs.trustDomain === claim.trustDomain || theirs.signerName === claim.signerName);
-          return shared ? [other.metadata.name] : [];
+          return shared || waitsForOwner(other) ? [other.metadata.name] : [];
         }),
       ]);
       enqueueTrustDomains((other) => contenders.has(other.metadata.name));

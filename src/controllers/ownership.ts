@@ -5,6 +5,7 @@ import {
   ownershipConflict,
   type TrustDomainClaim,
 } from '../core/trustdomain/conflicts.ts';
+import { TrustDomainReason } from '../core/trustdomain/reasons.ts';
 import type { Informer } from '../kube/informer.ts';
 
 const claimSchema = z.object({
@@ -39,4 +40,18 @@ export const claimsIn = (trustDomains: Informer): TrustDomainClaim[] =>
 export function ownershipIn(trustDomains: Informer, object: unknown): OwnershipConflict | undefined {
   const claim = claimOf(object);
   return claim && ownershipConflict(claim, claimsIn(trustDomains));
+}
+
+const readySchema = z.object({
+  status: z.object({ conditions: z.array(z.object({ type: z.string(), reason: z.string() })) }),
+});
+const LOSING_REASONS: readonly string[] = [TrustDomainReason.Conflict, TrustDomainReason.SignerConflict];
+
+/**
+ * Whether a TrustDomain object last reported that it lost a name: it must look again whenever another
+ * object changes, since the owner may have renamed its signer or let go of the name.
+ */
+export function waitsForOwner(object: unknown): boolean {
+  const ready = readySchema.safeParse(object).data?.status.conditions.find((c) => c.type === 'Ready');
+  return ready !== undefined && LOSING_REASONS.includes(ready.reason);
 }

@@ -27,6 +27,7 @@ import {
   putSecret,
   putUpstreamSecret,
   readJournal,
+  trustDomains,
   waitForReady,
 } from './trust-domains.ts';
 
@@ -265,5 +266,12 @@ describe('a trust domain name has one owner and one set of members (attacker sid
     );
     expect(published.metadata.labels?.[LABEL_TRUST_DOMAIN_OBJECT]).toBe(labelValueFor(first));
     expect(published.spec.trustBundle).toBe(journal.journal.bundle.pem);
+
+    // Once the owner gives the signer name up, the waiting object takes it without any change of its own.
+    await client.request('PATCH', objectPath(trustDomains, first), {
+      contentType: 'application/merge-patch+json',
+      body: { spec: { podCertificates: { signerName: `${signerName}-moved` } } },
+    });
+    await waitForReady(client, second, 'True');
   });
 });
