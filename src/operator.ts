@@ -14,6 +14,7 @@ import {
 import type { OperatorConfig } from './config.ts';
 import { JournalCache } from './controllers/journal-cache.ts';
 import { KeyRevocationReconciler } from './controllers/keyrevocation/reconciler.ts';
+import { claimOf, waitsForOwner } from './controllers/ownership.ts';
 import { slimPod } from './controllers/podcertificate/pods.ts';
 import { PodCertificateSigner } from './controllers/podcertificate/signer.ts';
 import { RegistrationEntryReconciler } from './controllers/registrationentry/reconciler.ts';
@@ -145,14 +146,24 @@ export class Operator {
     };
     const trustDomainName = (object: KubeObject) => references(object)?.trustDomain;
     const trustDomains = informer(trustlineResource(trustDomainKind), (change, object) => {
-      // Objects that claim the same trust domain name decide between them who serves it.
-      const name = trustDomainName(object);
-      enqueueTrustDomains(
-        (other) => objectKey(other) === objectKey(object) || trustDomainName(other) === name,
-      );
+      // Objects that claim the same trust domain or signer name decide between them who serves it, and
+      // the entries of each follow the decision.
+      const claim = claimOf(object);
+      const contenders = new Set([
+        object.metadata.name,
+        ...trustDomains.list().flatMap((other) => {
+          const theirs = claimOf(other);
+          const shared =
+            claim &&
+            theirs &&
+            (theirs.trustDomain === claim.trustDomain || theirs.signerName === claim.signerName);
+          return shared || waitsForOwner(other) ? [other.metadata.name] : [];
+        }),
+      ]);
+      enqueueTrustDomains((other) => contenders.has(other.metadata.name));
       if (change !== 'deleted') trustDomainQueue?.add(objectKey(object));
-      entriesOfTrustDomains(new Set([object.metadata.name]));
-      revocationsOfTrustDomains(new Set([object.metadata.name]));
+      entriesOfTrustDomains(contenders);
+      revocationsOfTrustDomains(contenders);
     });
     let entryQueue: WorkQueue | undefined;
     const enqueueEntries = (

@@ -131,6 +131,16 @@ const trustDomainSpecFields = z.object({
         .describe('Namespaces that receive the bundle; all if unset.'),
     })
     .prefault({}),
+  issuance: z
+    .object({
+      namespaceSelector: labelSelectorSchema
+        .optional()
+        .describe(
+          'Namespaces whose RegistrationEntries and pods may hold identities of this trust domain; bundle.namespaceSelector if unset, every namespace if both are unset.',
+        ),
+    })
+    .optional()
+    .describe('Which namespaces may hold identities of this trust domain, apart from who gets its bundle.'),
   oidc: z
     .object({
       configMapName: objectNameSchema.describe('Name of the OIDC discovery ConfigMap.'),
@@ -237,5 +247,7 @@ export const claimedTrustDomain = (object: unknown): string | undefined =>
 export type TrustDomainSpec = z.infer<typeof trustDomainSpecSchema>;
 
 /** The PodCertificateRequest signer a TrustDomain answers for. */
-export const signerNameOf = (trustDomain: Pick<TrustDomain, 'metadata' | 'spec'>): string =>
-  trustDomain.spec.podCertificates.signerName ?? `${SIGNER_DOMAIN}/${trustDomain.metadata.name}`;
+export const signerNameOf = (trustDomain: {
+  metadata: { name: string };
+  spec: { podCertificates?: { signerName?: string | undefined } | undefined };
+}): string => trustDomain.spec.podCertificates?.signerName ?? `${SIGNER_DOMAIN}/${trustDomain.metadata.name}`;

@@ -21,6 +21,12 @@ export const CONTENT_OIDC_DISCOVERY = 'oidc-discovery';
 export const LABEL_JOURNAL = `${GROUP}/journal`;
 export const ANNOTATION_TRUST_DOMAIN = `${GROUP}/trust-domain`;
 
+/**
+ * On an upstream CA Secret: the TrustDomain objects (comma-separated metadata.names) that may sign
+ * under it. A TrustDomain naming a Secret without it is refused.
+ */
+export const ANNOTATION_UPSTREAM_FOR = `${GROUP}/upstream-for`;
+
 /** Holds a TrustDomain's deletion while RegistrationEntries still use it. */
 export const FINALIZER_IN_USE = `${GROUP}/in-use-protection`;
 

@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import type { TrustDomain } from '../api/trustdomain.ts';
 import { type ClaimVerdict, checkClaim } from '../core/claims.ts';
+import { EntryReason } from '../core/svid/reasons.ts';
+import { membershipProblem } from '../core/trustdomain/membership.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { RestClient } from '../kube/rest.ts';
 import type { AuditLog } from '../observability/audit.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { JournalCache } from './journal-cache.ts';
+import { ownershipIn } from './ownership.ts';
 import type { SignerCache } from './signer-cache.ts';
 /** What every controller that signs SVIDs works with, besides its caches. */
 export interface SigningContext {
@@ -41,4 +44,35 @@ export function checkNamespaceClaim(
     grants: trustDomain.spec.grants ?? [],
     clusterDomain: context.clusterDomain,
   });
+}
+
+export interface IssuanceRefusal {
+  reason: typeof EntryReason.TrustDomainConflict | typeof EntryReason.NamespaceNotSelected;
+  message: string;
+}
+
+/**
+ * Whether a TrustDomain object may issue to a namespace at all: it must own its trust domain and signer
+ * names, and the namespace must be one its issuance selector picks. Asked before every signing.
+ */
+export function issuanceRefusal(
+  context: Pick<SigningContext, 'namespaces' | 'trustDomains'>,
+  namespace: string,
+  trustDomain: TrustDomain,
+): IssuanceRefusal | undefined {
+  const conflict = ownershipIn(context.trustDomains, trustDomain);
+  if (conflict) {
+    return {
+      reason: EntryReason.TrustDomainConflict,
+      message: `TrustDomain ${trustDomain.metadata.name} signs nothing: ${conflict.message}`,
+    };
+  }
+  const object = context.namespaces.get(namespace);
+  const problem = membershipProblem(
+    trustDomain.metadata.name,
+    trustDomain.spec,
+    namespace,
+    object && (object.metadata.labels ?? {}),
+  );
+  return problem === undefined ? undefined : { reason: EntryReason.NamespaceNotSelected, message: problem };
 }

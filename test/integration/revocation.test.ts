@@ -30,7 +30,7 @@ import {
   createTrustDomain,
   deleteTrustDomains,
   makeCA,
-  putSecret,
+  putUpstreamSecret,
   readConfigMap,
   readJournal,
   readTrustDomain,
@@ -91,7 +91,7 @@ describe('KeyRevocation', () => {
     for (const namespace of appNamespaces) await createNamespace(client, namespace, label);
     root1 = await makeCA('CN=Revocation Root 1');
     const signer1 = await makeCA('CN=Revocation Signer 1', root1);
-    await putSecret(client, operatorNamespace, 'upstream-ca', {
+    await putUpstreamSecret(client, operatorNamespace, 'upstream-ca', upstreamSigned, {
       'tls.crt': signer1.certificate,
       'tls.key': signer1.key,
       'ca.crt': root1.certificate,
@@ -383,7 +383,7 @@ describe('KeyRevocation', () => {
     // The administrator puts a signer under a second root in the upstream Secret: the revocation proceeds.
     const root2 = await makeCA('CN=Revocation Root 2');
     const signer2 = await makeCA('CN=Revocation Signer 2', root2);
-    await putSecret(client, operatorNamespace, 'upstream-ca', {
+    await putUpstreamSecret(client, operatorNamespace, 'upstream-ca', upstreamSigned, {
       'tls.crt': signer2.certificate,
       'tls.key': signer2.key,
       'ca.crt': root1.certificate + root2.certificate,

@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import { z } from 'zod';
 import { API_VERSION } from '../../src/api/group.ts';
 import { type TrustDomain, trustDomainKind, trustDomainSchema } from '../../src/api/trustdomain.ts';
-import { JOURNAL_KEY } from '../../src/api/well-known.ts';
+import { ANNOTATION_UPSTREAM_FOR, JOURNAL_KEY } from '../../src/api/well-known.ts';
 import { journalSecretName } from '../../src/core/authorities/journal-codec.ts';
 import { importX509SigningKey } from '../../src/core/authorities/keys.ts';
 import {
@@ -226,14 +226,20 @@ export async function makeCA(
   return { certificate: certificate.toString('pem'), key };
 }
 
-/** Creates or replaces a Secret in `namespace` with the given string data. */
+/** Creates or replaces a Secret in `namespace` with the given string data and annotations. */
 export async function putSecret(
   client: RestClient,
   namespace: string,
   name: string,
   data: Record<string, string>,
+  annotations: Record<string, string> = {},
 ) {
-  const body = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: data };
+  const body = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace, annotations },
+    stringData: data,
+  };
   try {
     await client.request('POST', collectionPath(coreResources.secrets, namespace), { body });
   } catch (error) {
@@ -243,3 +249,12 @@ export async function putSecret(
     });
   }
 }
+
+/** Creates or replaces an upstream CA Secret that the TrustDomain objects named in `boundTo` may use. */
+export const putUpstreamSecret = (
+  client: RestClient,
+  namespace: string,
+  name: string,
+  boundTo: string,
+  data: Record<string, string>,
+) => putSecret(client, namespace, name, data, { [ANNOTATION_UPSTREAM_FOR]: boundTo });

@@ -19,7 +19,7 @@ import {
   deleteTrustDomains,
   makeCA,
   opensslVerify,
-  putSecret,
+  putUpstreamSecret,
   readConfigMap,
   readJournal,
   readTrustDomain,
@@ -53,7 +53,7 @@ describe('a TrustDomain under an upstream CA', () => {
     await createNamespace(client, bundleNamespace, label);
     firstRoot = await makeCA('CN=Upstream Root 1');
     firstSigner = await makeCA('CN=Upstream Signer 1', firstRoot);
-    await putSecret(client, operatorNamespace, 'upstream-ca', {
+    await putUpstreamSecret(client, operatorNamespace, 'upstream-ca', name, {
       'tls.crt': firstSigner.certificate,
       'tls.key': firstSigner.key,
       'ca.crt': firstRoot.certificate,
@@ -118,7 +118,7 @@ describe('a TrustDomain under an upstream CA', () => {
     const previous = activeX509(before.journal);
     const secondRoot = await makeCA('CN=Upstream Root 2');
     const secondSigner = await makeCA('CN=Upstream Signer 2', secondRoot);
-    await putSecret(client, operatorNamespace, 'upstream-ca', {
+    await putUpstreamSecret(client, operatorNamespace, 'upstream-ca', name, {
       'tls.crt': secondSigner.certificate,
       'tls.key': secondSigner.key,
       'ca.crt': `${firstRoot.certificate}${secondRoot.certificate}`,
@@ -182,7 +182,7 @@ describe('a TrustDomain under an upstream CA', () => {
       },
       'not-a-ca.example.org',
     );
-    await putSecret(client, operatorNamespace, 'no-such-secret', {
+    await putUpstreamSecret(client, operatorNamespace, 'no-such-secret', missing, {
       'tls.crt': notCa,
       'tls.key': leafOnly.key,
       'ca.crt': leafOnly.certificate,

@@ -1,6 +1,6 @@
 import { durationMs } from '../../api/duration.ts';
 import { SIGNER_DOMAIN } from '../../api/group.ts';
-import { signerNameOf, type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
+import { type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import { activeAuthority } from '../../core/authorities/lifecycle.ts';
 import { RequestKeyError, requestKey, SIGNABLE_KEY_TYPES } from '../../core/podcert/public-key.ts';
@@ -9,11 +9,13 @@ import { chooseEntry, fillPath } from '../../core/podcert/selection.ts';
 import { MIN_POD_CERTIFICATE_LIFETIME_MS, podCertificateValidity } from '../../core/podcert/validity.ts';
 import { desiredIdentity } from '../../core/svid/desired-identity.ts';
 import { signX509Svid } from '../../core/svid/x509-svid.ts';
+import { signerOwner } from '../../core/trustdomain/conflicts.ts';
 import { isNotFound, KubeApiError } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
 import { coreResources, objectPath, type ResourceType } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
-import { checkNamespaceClaim, type SigningContext } from '../signing-context.ts';
+import { claimsIn } from '../ownership.ts';
+import { checkNamespaceClaim, issuanceRefusal, type SigningContext } from '../signing-context.ts';
 import { parsePod, podEntriesIn, selectablePod } from './pods.ts';
 import { isSettled, type PodCertificateRequest, podCertificateRequestSchema } from './request.ts';
 
@@ -46,13 +48,14 @@ export class PodCertificateSigner {
     this.#random = options.random ?? Math.random;
   }
 
-  /** The TrustDomain object that answers for a signer name, if any. */
+  /**
+   * The TrustDomain object that answers for a signer name, if any: the oldest naming it, so a newer
+   * object that copies a signer name never gets its requests.
+   */
   #trustDomainFor(signerName: string): TrustDomain | undefined {
-    for (const object of this.#options.trustDomains.list()) {
-      const trustDomain = trustDomainSchema.safeParse(object).data;
-      if (trustDomain && signerNameOf(trustDomain) === signerName) return trustDomain;
-    }
-    return undefined;
+    const { trustDomains } = this.#options;
+    const owner = signerOwner(signerName, claimsIn(trustDomains));
+    return owner && trustDomainSchema.safeParse(trustDomains.get(owner.name)).data;
   }
 
   readonly reconcile = async (key: string): Promise<ReconcileResult> => {
@@ -82,6 +85,8 @@ export class PodCertificateSigner {
         message: `no TrustDomain answers for signer ${spec.signerName}`,
       };
     }
+    const refusal = issuanceRefusal(this.#options, namespace, trustDomain);
+    if (refusal) return { outcome: 'Denied', ...refusal };
     const pod = await this.#pod(namespace, spec.podName, spec.podUID);
     if (!pod) {
       return {

@@ -46,7 +46,7 @@ import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import { asPodEntry, parsePod, podEntriesIn, selectablePod } from '../podcertificate/pods.ts';
-import { checkNamespaceClaim, type SigningContext } from '../signing-context.ts';
+import { checkNamespaceClaim, issuanceRefusal, type SigningContext } from '../signing-context.ts';
 import { writeStatus } from '../status-writer.ts';
 import { type EntryRef, type SecretState, SvidSecrets } from './svid-secrets.ts';
 
@@ -157,6 +157,7 @@ export class RegistrationEntryReconciler {
       );
       return undefined;
     }
+    if (await this.#refusedIssuance(object, namespace, trustDomain)) return undefined;
     if (!hasPlaceholders(entry.spec.spiffeIDPath)) {
       const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
         spiffeIDPath: entry.spec.spiffeIDPath,
@@ -245,6 +246,7 @@ export class RegistrationEntryReconciler {
       );
       return undefined;
     }
+    if (await this.#refusedIssuance(object, namespace, trustDomain)) return undefined;
     const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
       spiffeIDPath: entry.spec.spiffeIDPath,
       dnsNames: entry.spec.dnsNames ?? [],
@@ -490,6 +492,16 @@ export class RegistrationEntryReconciler {
       `Secret ${entry.metadata.namespace}/${entry.spec.secret.name} exists and does not belong to this RegistrationEntry; Trustline leaves it alone: delete it or choose another spec.secret.name`,
     );
     return { requeueAfterMs: RECHECK_MS };
+  }
+
+  /**
+   * Refuses an entry whose TrustDomain may not issue to its namespace (a losing object, or a namespace
+   * outside the issuance selector), and says whether it did.
+   */
+  async #refusedIssuance(object: KubeObject, namespace: string, trustDomain: TrustDomain): Promise<boolean> {
+    const refusal = issuanceRefusal(this.#options, namespace, trustDomain);
+    if (refusal) await this.#refuse(object, refusal.reason, refusal.message);
+    return refusal !== undefined;
   }
 
   /** Reports a refusal: status, and an event when the reason is new. Nothing issued is touched. */

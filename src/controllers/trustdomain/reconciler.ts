@@ -48,7 +48,6 @@ import {
 } from '../../core/revocation/progress.ts';
 import { trustDomainRevocations } from '../../core/revocation/status.ts';
 import { selectorMatches } from '../../core/selector.ts';
-import { conflictingOwner, type TrustDomainClaim } from '../../core/trustdomain/conflicts.ts';
 import { authorityPolicy, lifetimeProblem } from '../../core/trustdomain/lifetimes.ts';
 import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../../core/trustdomain/reasons.ts';
 import { activeX509Expiry, authorityStatuses } from '../../core/trustdomain/status.ts';
@@ -63,12 +62,13 @@ import type { FailpointTrigger } from '../../observability/failpoints.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { JournalCache } from '../journal-cache.ts';
 import { requestsFor, revocationContext } from '../keyrevocation/context.ts';
+import { claimsIn, ownershipIn } from '../ownership.ts';
 import { writeStatus } from '../status-writer.ts';
 import { type PodCertificateInventory, svidsBySigner } from '../svid-inventory.ts';
 import { publishClusterTrustBundle } from './cluster-trust-bundles.ts';
 import { JournalStore, type StoredJournal } from './journal-store.ts';
 import { publish, publishedCopies } from './publisher.ts';
-import { readUpstream } from './upstream-secret.ts';
+import { readUpstream, UpstreamNotBoundError } from './upstream-secret.ts';
 
 export interface TrustDomainCaches {
   trustDomains: Informer;
@@ -241,7 +241,9 @@ export class TrustDomainReconciler {
           ready(
             upstream instanceof UpstreamError
               ? TrustDomainReason.UpstreamInvalid
-              : TrustDomainReason.UpstreamNotFound,
+              : upstream instanceof UpstreamNotBoundError
+                ? TrustDomainReason.UpstreamNotBound
+                : TrustDomainReason.UpstreamNotFound,
             upstream.message,
           ),
       );
@@ -319,36 +321,14 @@ export class TrustDomainReconciler {
   #refusal(trustDomain: TrustDomain): DesiredCondition | undefined {
     const lifetimes = lifetimeProblem(trustDomain.spec);
     if (lifetimes) return ready(TrustDomainReason.LifetimeTooShort, lifetimes);
-    const owner = conflictingOwner(
-      {
-        name: trustDomain.metadata.name,
-        trustDomain: trustDomain.spec.trustDomain,
-        creationTimestamp: trustDomain.metadata.creationTimestamp,
-      },
-      this.#claims(),
-    );
-    if (owner) {
+    const conflict = ownershipIn(this.#options.caches.trustDomains, trustDomain);
+    if (conflict) {
       return ready(
-        TrustDomainReason.Conflict,
-        `TrustDomain ${owner.name} already serves trust domain ${trustDomain.spec.trustDomain} and is older`,
+        conflict.kind === 'TrustDomain' ? TrustDomainReason.Conflict : TrustDomainReason.SignerConflict,
+        conflict.message,
       );
     }
     return undefined;
-  }
-
-  #claims(): TrustDomainClaim[] {
-    return this.#options.caches.trustDomains.list().flatMap((other): TrustDomainClaim[] => {
-      const claimed = claimedTrustDomain(other);
-      return claimed === undefined
-        ? []
-        : [
-            {
-              name: other.metadata.name,
-              trustDomain: claimed,
-              creationTimestamp: other.metadata.creationTimestamp,
-            },
-          ];
-    });
   }
 
   async #rotateAndPublish(
@@ -638,7 +618,9 @@ export class TrustDomainReconciler {
   #forgetMetrics(object: KubeObject): void {
     const claimed = claimedTrustDomain(object);
     if (claimed === undefined) return;
-    const others = this.#claims().filter((claim) => claim.name !== object.metadata.name);
+    const others = claimsIn(this.#options.caches.trustDomains).filter(
+      (claim) => claim.name !== object.metadata.name,
+    );
     if (others.some((claim) => claim.trustDomain === claimed)) return;
     this.#options.metrics.forgetTrustDomain(claimed);
   }

@@ -1,7 +1,11 @@
 import type { TrustDomain } from '../../api/trustdomain.ts';
 import { parseUpstreamCA, type UpstreamCA, UpstreamError } from '../../core/authorities/upstream.ts';
+import { upstreamBindingProblem } from '../../core/trustdomain/upstream-binding.ts';
 import { dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
 import type { Informer } from '../../kube/informer.ts';
+
+/** The upstream CA Secret exists but does not name the TrustDomain among those that may use it. */
+export class UpstreamNotBoundError extends Error {}
 
 /**
  * A TrustDomain's upstream CA read from the cache of the operator namespace's Secrets: undefined when
@@ -19,6 +23,11 @@ export function readUpstream(
   if (!secret) {
     return new Error(`upstream CA Secret ${operatorNamespace}/${reference.secretName} does not exist`);
   }
+  const unbound = upstreamBindingProblem(
+    { namespace: operatorNamespace, name: reference.secretName, annotations: secret.metadata.annotations },
+    trustDomain.metadata.name,
+  );
+  if (unbound) return new UpstreamNotBoundError(unbound);
   const decoded = decodeSecretData(dataObjectSchema.safeParse(secret).data?.data);
   try {
     return parseUpstreamCA(decoded, now);

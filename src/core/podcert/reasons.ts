@@ -6,6 +6,8 @@ export type PodCertificateDenial =
   | SelectionDenial
   | ClaimRule
   | 'UnknownSigner'
+  | 'TrustDomainConflict'
+  | 'NamespaceNotSelected'
   | 'PodNotFound'
   | 'UnsupportedKeyType';
 

@@ -6,6 +6,10 @@ export const EntryReason = {
   InvalidSpec: 'InvalidSpec',
   TrustDomainNotFound: 'TrustDomainNotFound',
   TrustDomainNotReady: 'TrustDomainNotReady',
+  /** The entry names a TrustDomain object that lost its trust domain or signer name to an older one. */
+  TrustDomainConflict: 'TrustDomainConflict',
+  /** The entry's namespace is outside the TrustDomain's issuance namespace selector. */
+  NamespaceNotSelected: 'NamespaceNotSelected',
   SecretNamespaceNotAllowed: 'SecretNamespaceNotAllowed',
   SecretConflict: 'SecretConflict',
   IssuanceFailed: 'IssuanceFailed',
