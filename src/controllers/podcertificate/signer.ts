@@ -7,7 +7,7 @@ import { RequestKeyError, requestKey, SIGNABLE_KEY_TYPES } from '../../core/podc
 import type { PodCertificateDenial, PodCertificateFailure } from '../../core/podcert/reasons.ts';
 import { chooseEntry, fillPath } from '../../core/podcert/selection.ts';
 import { MIN_POD_CERTIFICATE_LIFETIME_MS, podCertificateValidity } from '../../core/podcert/validity.ts';
-import { desiredIdentity } from '../../core/svid/desired-identity.ts';
+import { isRefusal, keyTypeRefusal, x509Lifetime } from '../../core/svid/desired-identity.ts';
 import { signX509Svid } from '../../core/svid/x509-svid.ts';
 import { isNotFound, KubeApiError } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
@@ -118,6 +118,11 @@ export class PodCertificateSigner {
       };
     }
 
+    const limit =
+      keyTypeRefusal(svidKeyType, trustDomain.spec, 'the kubelet made a key of type') ??
+      x509Lifetime(entry.spec, trustDomain.spec);
+    if (isRefusal(limit)) return { outcome: 'Denied', reason: limit.refused, message: limit.message };
+
     const spiffeIDPath = fillPath(entry.spec.spiffeIDPath, facts);
     const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
       spiffeIDPath,
@@ -133,7 +138,7 @@ export class PodCertificateSigner {
     const now = this.#options.now();
     const validity = podCertificateValidity({
       now,
-      entryTtlMs: desiredIdentity(entry.spec, trustDomain.spec).identity.x509TtlMs,
+      entryTtlMs: limit.ttlMs,
       maxExpirationSeconds: spec.maxExpirationSeconds,
       authorityNotAfter: new Date(authority.notAfter),
       random: this.#random,
