@@ -128,6 +128,7 @@ export class PodCertificateSigner {
       spiffeIDPath,
       dnsNames: entry.spec.dnsNames ?? [],
     });
+    if (!verdict.allowed && verdict.rule === 'NamespaceNotCached') return 'retry';
     if (!verdict.allowed) return { outcome: 'Denied', reason: verdict.rule, message: verdict.message };
 
     const journal = this.#options.journals.get(trustDomain.spec.trustDomain);

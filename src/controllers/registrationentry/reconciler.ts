@@ -51,7 +51,11 @@ import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import { asPodEntry, parsePod, podEntriesIn, selectablePod } from '../podcertificate/pods.ts';
-import { checkNamespaceClaim, type SigningContext } from '../signing-context.ts';
+import {
+  checkNamespaceClaim,
+  NAMESPACE_NOT_CACHED_RETRY_MS,
+  type SigningContext,
+} from '../signing-context.ts';
 import { writeStatus } from '../status-writer.ts';
 import { type EntryRef, type SecretState, SvidSecrets } from './svid-secrets.ts';
 
@@ -172,6 +176,8 @@ export class RegistrationEntryReconciler {
         spiffeIDPath: entry.spec.spiffeIDPath,
         dnsNames: entry.spec.dnsNames ?? [],
       });
+      if (!verdict.allowed && verdict.rule === 'NamespaceNotCached')
+        return { requeueAfterMs: NAMESPACE_NOT_CACHED_RETRY_MS };
       if (!verdict.allowed) {
         await this.#refuse(object, verdict.rule, verdict.message);
         return undefined;
@@ -259,6 +265,8 @@ export class RegistrationEntryReconciler {
       spiffeIDPath: entry.spec.spiffeIDPath,
       dnsNames: entry.spec.dnsNames ?? [],
     });
+    if (!verdict.allowed && verdict.rule === 'NamespaceNotCached')
+      return { requeueAfterMs: NAMESPACE_NOT_CACHED_RETRY_MS };
     if (!verdict.allowed) {
       await this.#refuse(object, verdict.rule, verdict.message);
       return undefined;
