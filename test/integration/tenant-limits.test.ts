@@ -10,9 +10,24 @@ import {
   createServiceAccount,
   waitForAnswer,
 } from './pod-certificates.ts';
-import { createEntry, entries, readSecret, waitForEntry } from './registration-entries.ts';
+import {
+  createEntry,
+  entries,
+  opensslVerifyStrict,
+  readSecret,
+  waitForEntry,
+} from './registration-entries.ts';
 import { connectWithCrds, kubectl, OperatorProcess, uniqueName } from './support.ts';
-import { createNamespace, createTrustDomain, deleteTrustDomains, waitForReady } from './trust-domains.ts';
+import {
+  activeX509,
+  createNamespace,
+  createTrustDomain,
+  deleteTrustDomains,
+  readJournal,
+  waitForReady,
+} from './trust-domains.ts';
+
+const NAME_CONSTRAINTS_OID = '2.5.29.30';
 
 /**
  * A hostile tenant against the platform's limits: a namespace owner who may create RegistrationEntries
@@ -129,6 +144,7 @@ describe('a tenant against the TrustDomain limits and the pod binding', () => {
 
     await createTrustDomain(client, tdName, {
       trustDomain,
+      ca: { uriNameConstraint: true },
       svid: { allowedKeyTypes: ['EC-P256'], minX509TTL: '5m', maxX509TTL: '2h' },
     });
     await waitForReady(client, tdName, 'True');
@@ -199,6 +215,15 @@ describe('a tenant against the TrustDomain limits and the pod binding', () => {
     const secret = await readSecret(client, tenant, 'forever-svid');
     const leaf = new x509.X509Certificate(certificatesIn(secret?.data['tls.crt'] ?? '')[0] ?? '');
     expect(leaf.notAfter.getTime() - leaf.notBefore.getTime()).toBeLessThanOrEqual(2 * 3_600_000 + 10_000);
+    // The TrustDomain asked for the URI name constraint: its authority carries it, and the chain holds.
+    const stored = await readJournal(client, operatorNamespace, trustDomain);
+    if (!stored) throw new Error(`no journal for ${trustDomain}`);
+    const authority = new x509.X509Certificate(activeX509(stored.journal).certificate);
+    expect(authority.getExtension(NAME_CONSTRAINTS_OID)?.critical).toBe(true);
+    expect(authority.getExtension(x509.BasicConstraintsExtension)?.pathLength).toBe(0);
+    const verified = await opensslVerifyStrict(secret?.data ?? {}, 'sslserver');
+    expect(verified.output).toContain('OK');
+    expect(verified.ok).toBe(true);
   });
 
   // Functions: the UIDs exist only once beforeAll has made the objects.
