@@ -3,13 +3,7 @@ import { x509 } from '../../src/core/authorities/x509.ts';
 import { coreResources, objectPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
 import { kubeletKey, podCertificateRequestsV1 } from '../fixtures/kubelet.ts';
-import {
-  certificatesIn,
-  createNode,
-  createPod,
-  createServiceAccount,
-  waitForAnswer,
-} from './pod-certificates.ts';
+import { certificatesIn, createPod, createPodScene, waitForAnswer } from './pod-certificates.ts';
 import {
   createEntry,
   entries,
@@ -44,7 +38,7 @@ describe('a tenant against the TrustDomain limits and the pod binding', () => {
   const operatorNamespace = `${tenant}-system`;
   const attacker = `mallory-${tenant}`;
   const [nodeA, nodeB] = [uniqueName('node-a'), uniqueName('node-b')];
-  const ids = { web: '', other: '', webPod: '', otherPod: '', leavingPod: '' };
+  const ids = { nodeA: '', nodeB: '', web: '', other: '', webPod: '', otherPod: '', leavingPod: '' };
 
   /** Audit records of X.509-SVIDs signed for an entry or a request. */
   const signedFor = (target: string) =>
@@ -115,22 +109,7 @@ describe('a tenant against the TrustDomain limits and the pod binding', () => {
       tenant,
     ]);
     expect(bound.code, bound.stderr).toBe(0);
-    await createNode(client, nodeA);
-    await createNode(client, nodeB);
-    ids.web = await createServiceAccount(client, tenant, 'web');
-    ids.other = await createServiceAccount(client, tenant, 'other');
-    ids.webPod = await createPod(client, tenant, {
-      name: 'web-0',
-      serviceAccount: 'web',
-      nodeName: nodeA,
-      signerName,
-    });
-    ids.otherPod = await createPod(client, tenant, {
-      name: 'other-0',
-      serviceAccount: 'other',
-      nodeName: nodeA,
-      signerName,
-    });
+    Object.assign(ids, await createPodScene(client, tenant, signerName, [nodeA, nodeB]));
     ids.leavingPod = await createPod(client, tenant, {
       name: 'leaving-0',
       serviceAccount: 'web',
