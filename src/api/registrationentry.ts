@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ageColumn, type KindDefinition, objectSchema, readyColumn, reasonColumn } from './kind.ts';
 import { baseStatusFields, labelSelectorSchema, objectNameSchema } from './meta.ts';
-import { withRules } from './rules.ts';
+import { dnsLabelLengthRule, withRules } from './rules.ts';
 import { jwtSvidTtl, x509KeyTypeSchema, x509SvidTtl } from './trustdomain.ts';
 import { X509_DATA_KEYS } from './well-known.ts';
 
@@ -41,13 +41,16 @@ const celHasPlaceholders = SPIFFE_ID_PLACEHOLDERS.map((p) => `self.spiffeIDPath.
   ' || ',
 );
 
-export const dnsNameSchema = z
-  .string()
-  .max(253)
-  .regex(
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-    'must be a lower case DNS name',
-  );
+export const dnsNameSchema = withRules(
+  z
+    .string()
+    .max(253)
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+      'must be a lower case DNS name',
+    ),
+  [dnsLabelLengthRule],
+);
 
 /** Secret data keys: what a pod sees as file names. */
 const secretKeySchema = withRules(

@@ -23,6 +23,13 @@ export function withRules<S extends z.ZodType>(schema: S, rules: readonly Rule<z
     .meta({ 'x-kubernetes-validations': rules.map(({ cel, message }) => ({ rule: cel, message })) });
 }
 
+/** RFC 1035: a DNS label is at most 63 octets, whatever the whole name's length. */
+export const dnsLabelLengthRule: Rule<string> = {
+  cel: "!self.matches('[^.]{64}')",
+  message: 'each DNS label (the text between dots) must be at most 63 characters',
+  holds: (v) => !/[^.]{64}/.test(v),
+};
+
 export interface DurationBounds {
   min: string;
   max: string;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SIGNER_DOMAIN } from './group.ts';
 import { ageColumn, type KindDefinition, objectSchema, readyColumn, reasonColumn } from './kind.ts';
 import { baseStatusFields, labelSelectorSchema, objectNameSchema } from './meta.ts';
-import { duration, withRules } from './rules.ts';
+import { dnsLabelLengthRule, duration, withRules } from './rules.ts';
 
 /** SPIFFE trust domain name rules, each with the message a user sees when it fails. */
 export const trustDomainNameSchema = withRules(
@@ -68,15 +68,25 @@ export const x509SvidTtl = () =>
 export const jwtSvidTtl = () => duration({ min: '10m', max: '24h', description: 'Lifetime of a JWT-SVID.' });
 const authorityTtl = (description: string) => duration({ min: '1m', max: '87600h', description });
 
+/** A grant's path prefix: absolute and without empty segments, so whole-segment matching means what it says. */
+const spiffeIDPathPrefixSchema = withRules(z.string().max(2048), [
+  { cel: "self.startsWith('/')", message: 'must start with /', holds: (v) => v.startsWith('/') },
+  {
+    cel: "!self.contains('//')",
+    message: 'must not contain an empty path segment (//)',
+    holds: (v) => !v.includes('//'),
+  },
+]);
+
 const claimGrantSchema = z.object({
   namespaceSelector: labelSelectorSchema.describe('The namespaces this grant applies to.'),
   spiffeIDPathPrefixes: z
-    .array(z.string().max(2048))
+    .array(spiffeIDPathPrefixSchema)
     .max(64)
     .optional()
     .describe('SPIFFE ID paths these namespaces may claim, matched by whole path segments.'),
   dnsNames: z
-    .array(z.string().max(253))
+    .array(withRules(z.string().max(253), [dnsLabelLengthRule]))
     .max(64)
     .optional()
     .describe('DNS names these namespaces may claim; a leading "*." matches one label.'),
@@ -88,16 +98,33 @@ const trustDomainSpecFields = z.object({
     .object({
       keyType: x509KeyTypeSchema.default('EC-P256').describe('Key type of the X.509 signing authorities.'),
       ttl: authorityTtl('Lifetime of an X.509 authority.').default('24h'),
+      uriNameConstraint: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Adds a critical URI name constraint to new X.509 authorities, permitting only URIs of the trust domain host. Off by default: some verifiers (rustls-webpki 0.103.12 and later) reject any chain carrying one.',
+        ),
     })
     .prefault({}),
   jwt: z
     .object({
       algorithm: jwtAlgorithmSchema.default('ES256').describe('Signing algorithm of the JWT authorities.'),
       ttl: authorityTtl('Lifetime of a JWT signing key.').default('24h'),
-      issuer: z
-        .string()
-        .max(2048)
-        .regex(/^https:\/\/[^\s]+$/, 'must be an https URL')
+      issuer: withRules(
+        z
+          .string()
+          .max(2048)
+          .regex(/^https:\/\/[^\s]+$/, 'must be an https URL'),
+        [
+          {
+            // OpenID Connect Discovery: the issuer has no query or fragment components.
+            cel: "!self.contains('?') && !self.contains('#')",
+            message:
+              'must have no query (?) or fragment (#): an OIDC issuer is a scheme, host and optional path',
+            holds: (v) => !v.includes('?') && !v.includes('#'),
+          },
+        ],
+      )
         .optional()
         .describe('The iss claim of JWT-SVIDs and the issuer of the OIDC discovery document.'),
     })
@@ -105,6 +132,23 @@ const trustDomainSpecFields = z.object({
   svid: z
     .object({
       x509TTL: x509SvidTtl().default('1h'),
+      maxX509TTL: x509SvidTtl()
+        .optional()
+        .describe(
+          'The longest X.509-SVID lifetime any entry of this trust domain gets; longer requests are capped. A sixth of ca.ttl if unset, and never more.',
+        ),
+      minX509TTL: x509SvidTtl()
+        .default('10s')
+        .describe('The shortest X.509-SVID lifetime an entry may ask for; an entry asking less is refused.'),
+      allowedKeyTypes: z
+        .array(x509KeyTypeSchema)
+        .min(1)
+        .max(5)
+        .meta({ 'x-kubernetes-list-type': 'set' })
+        .optional()
+        .describe(
+          'The X.509-SVID key types entries and PodCertificateRequests may use; all if unset. Others are refused.',
+        ),
       jwtTTL: jwtSvidTtl().default('30m'),
       renewalPercentage: z
         .int()

@@ -11,6 +11,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { JournalCache } from './journal-cache.ts';
 import { ownershipIn } from './ownership.ts';
 import type { SignerCache } from './signer-cache.ts';
+
 /** What every controller that signs SVIDs works with, besides its caches. */
 export interface SigningContext {
   client: RestClient;
@@ -28,16 +29,38 @@ export interface SigningContext {
   events: EventRecorder;
 }
 
-/** Whether a namespace may claim an identity, under the TrustDomain's grants and the namespace's labels. */
+/** A namespace the cache has not seen yet: judging it on empty labels could refuse or grant wrongly. */
+export interface NamespaceNotCached {
+  allowed: false;
+  rule: 'NamespaceNotCached';
+  message: string;
+}
+
+/** How soon a caller looks again at a claim whose namespace was not yet cached. */
+export const NAMESPACE_NOT_CACHED_RETRY_MS = 1_000;
+
+/**
+ * Whether a namespace may claim an identity, under the TrustDomain's grants and the namespace's labels.
+ * Grants select by label, so a namespace not yet in the cache is not known: the caller looks again
+ * shortly instead of deciding.
+ */
 export function checkNamespaceClaim(
-  context: Pick<SigningContext, 'namespaces' | 'clusterDomain'>,
+  context: { namespaces: Pick<Informer, 'get'>; clusterDomain: string },
   namespace: string,
   trustDomain: TrustDomain,
   identity: { spiffeIDPath: string; dnsNames: readonly string[] },
-): ClaimVerdict {
+): ClaimVerdict | NamespaceNotCached {
+  const cached = context.namespaces.get(namespace);
+  if (cached === undefined) {
+    return {
+      allowed: false,
+      rule: 'NamespaceNotCached',
+      message: `namespace ${namespace} is not in the cache yet; its labels decide the grants, so Trustline looks again shortly`,
+    };
+  }
   return checkClaim({
     namespace,
-    namespaceLabels: context.namespaces.get(namespace)?.metadata.labels ?? {},
+    namespaceLabels: cached.metadata.labels ?? {},
     trustDomain: trustDomain.spec.trustDomain,
     spiffeIDPath: identity.spiffeIDPath,
     dnsNames: identity.dnsNames,
@@ -68,11 +91,13 @@ export function issuanceRefusal(
     };
   }
   const object = context.namespaces.get(namespace);
+  // Not judged on labels the cache has not seen: the namespace claim check that follows waits for them.
+  if (object === undefined) return undefined;
   const problem = membershipProblem(
     trustDomain.metadata.name,
     trustDomain.spec,
     namespace,
-    object && (object.metadata.labels ?? {}),
+    object.metadata.labels ?? {},
   );
   return problem === undefined ? undefined : { reason: EntryReason.NamespaceNotSelected, message: problem };
 }

@@ -159,8 +159,10 @@ export function checkClaim(input: ClaimInput): ClaimVerdict {
   }
 
   for (const name of dnsNames) {
-    if (!dnsNameSchema.safeParse(name).success) {
-      return refuse('InvalidDNSName', `DNS name ${JSON.stringify(name)} must be a lower case DNS name`);
+    const parsed = dnsNameSchema.safeParse(name);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((issue) => issue.message).join('; ');
+      return refuse('InvalidDNSName', `DNS name ${JSON.stringify(name)} ${why}`);
     }
     const allowed =
       isNamespaceServiceName(name, namespace, clusterDomain) ||

@@ -30,6 +30,8 @@ export const operatorClusterRules: PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   // Projected-volume mode: answer kubelets' requests for pods, and publish each signer's trust bundle.
   { apiGroups: [''], resources: ['pods'], verbs: READ },
+  // A request's ServiceAccount UID is checked against the pod's ServiceAccount, read by name.
+  { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
   { apiGroups: [CERTIFICATES_GROUP], resources: ['podcertificaterequests'], verbs: READ },
   { apiGroups: [CERTIFICATES_GROUP], resources: ['podcertificaterequests/status'], verbs: ['update'] },
   {

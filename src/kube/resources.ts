@@ -26,6 +26,7 @@ export const coreResources = {
   secrets: core('secrets', true),
   events: core('events', true),
   pods: core('pods', true),
+  serviceAccounts: core('serviceaccounts', true),
 } as const;
 
 const groupPrefix = (resource: ResourceType) =>

@@ -8,6 +8,20 @@ metadata:
 spec: ${spec}
 `;
 
+/** Applies a Secret-mode RegistrationEntry in default with the given spec lines. */
+const applyEntry = (name: string, specLines: string) =>
+  kubectl(
+    ['apply', '-f', '-'],
+    `apiVersion: trustline.dev/v1alpha1
+kind: RegistrationEntry
+metadata: {name: ${name}, namespace: default}
+spec:
+  trustDomainRef: {name: example}
+  ${specLines}
+  secret: {name: api-svid}
+`,
+  );
+
 describe('the CRDs on a real apiserver', () => {
   /** Objects to remove afterwards, so operators started by later files do not serve them. */
   const cleanup: string[] = [];
@@ -95,6 +109,36 @@ describe('the CRDs on a real apiserver', () => {
       'spec.jwt.algorithm',
       'Unsupported value: "HS256"',
     ],
+    [
+      'an issuer with a query',
+      '{trustDomain: example.org, jwt: {issuer: "https://oidc.example.org/?tenant=a"}}',
+      'spec.jwt.issuer',
+      'must have no query (?) or fragment (#)',
+    ],
+    [
+      'an issuer with a fragment',
+      '{trustDomain: example.org, jwt: {issuer: "https://oidc.example.org/#a"}}',
+      'spec.jwt.issuer',
+      'must have no query (?) or fragment (#)',
+    ],
+    [
+      'a grant prefix of //',
+      '{trustDomain: example.org, grants: [{namespaceSelector: {}, spiffeIDPathPrefixes: ["//"]}]}',
+      'spec.grants[0].spiffeIDPathPrefixes[0]',
+      'must not contain an empty path segment (//)',
+    ],
+    [
+      'a relative grant prefix',
+      '{trustDomain: example.org, grants: [{namespaceSelector: {}, spiffeIDPathPrefixes: [ns/shop]}]}',
+      'spec.grants[0].spiffeIDPathPrefixes[0]',
+      'must start with /',
+    ],
+    [
+      'a grant DNS label over 63 characters',
+      `{trustDomain: example.org, grants: [{namespaceSelector: {}, dnsNames: ["*.${'a'.repeat(64)}.example.org"]}]}`,
+      'spec.grants[0].dnsNames[0]',
+      'each DNS label (the text between dots) must be at most 63 characters',
+    ],
   ])('refuses a TrustDomain with %s, naming the field', async (_, spec, field, message) => {
     const name = uniqueName('invalid');
     const result = await kubectl(['apply', '-f', '-'], trustDomain(name, spec));
@@ -174,20 +218,22 @@ spec:
   });
 
   it('refuses a RegistrationEntry whose SPIFFE ID path has an empty segment, naming the field', async () => {
-    const name = uniqueName('entry');
-    const result = await kubectl(
-      ['apply', '-f', '-'],
-      `apiVersion: trustline.dev/v1alpha1
-kind: RegistrationEntry
-metadata: {name: ${name}, namespace: default}
-spec:
-  trustDomainRef: {name: example}
-  spiffeIDPath: /ns/default//api
-  secret: {name: api-svid}
-`,
-    );
+    const result = await applyEntry(uniqueName('entry'), 'spiffeIDPath: /ns/default//api');
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('spec.spiffeIDPath: ');
     expect(result.stderr).toContain('must not contain an empty path segment');
+  });
+
+  it('refuses a RegistrationEntry DNS name with a label over 63 characters, naming the field', async () => {
+    const name = uniqueName('entry');
+    const result = await applyEntry(
+      name,
+      `spiffeIDPath: /ns/default/api\n  dnsNames: [${'a'.repeat(64)}.default.svc]`,
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('spec.dnsNames[0]: ');
+    expect(result.stderr).toContain('each DNS label (the text between dots) must be at most 63 characters');
+    const lookup = await kubectl(['get', 'registrationentry', name, '-n', 'default']);
+    expect(lookup.stderr).toContain('NotFound');
   });
 });

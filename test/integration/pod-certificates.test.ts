@@ -10,10 +10,8 @@ import { createKeyRevocation, readyMessage, waitForRevocation } from './key-revo
 import {
   CTB_V1,
   certificatesIn,
-  createNode,
-  createPod,
+  createPodScene,
   createRequestAsNode,
-  createServiceAccount,
   waitForAnswer,
 } from './pod-certificates.ts';
 import { createEntry, entries, opensslVerifyStrict, waitForEntry } from './registration-entries.ts';
@@ -66,23 +64,7 @@ describe('Trustline as a PodCertificateRequest signer (certificates.k8s.io/v1, N
     await createNamespace(client, operatorNamespace);
     await createNamespace(client, namespace);
     operator = await OperatorProcess.start({ TRUSTLINE_NAMESPACE: operatorNamespace });
-    ids.nodeA = await createNode(client, nodeA);
-    ids.nodeB = await createNode(client, nodeB);
-    ids.web = await createServiceAccount(client, namespace, 'web');
-    ids.other = await createServiceAccount(client, namespace, 'other');
-    ids.webPod = await createPod(client, namespace, {
-      name: 'web-0',
-      serviceAccount: 'web',
-      nodeName: nodeA,
-      signerName,
-      labels: { app: 'web' },
-    });
-    ids.otherPod = await createPod(client, namespace, {
-      name: 'other-0',
-      serviceAccount: 'other',
-      nodeName: nodeA,
-      signerName,
-    });
+    Object.assign(ids, await createPodScene(client, namespace, signerName, [nodeA, nodeB]));
     await createTrustDomain(client, tdName, { trustDomain });
     await waitForReady(client, tdName, 'True');
     await createEntry(client, namespace, 'web', {

@@ -52,6 +52,31 @@ export async function createPod(
   return uidSchema.parse(created).metadata.uid;
 }
 
+/**
+ * The scene the signer tests play in: two nodes, ServiceAccounts web and other, and on the first node
+ * pods web-0 (labelled app=web, running as web) and other-0 (as other), both mounting the signer.
+ */
+export async function createPodScene(
+  client: RestClient,
+  namespace: string,
+  signerName: string,
+  [nodeA, nodeB]: readonly [string, string],
+) {
+  const uids = {
+    nodeA: await createNode(client, nodeA),
+    nodeB: await createNode(client, nodeB),
+    web: await createServiceAccount(client, namespace, 'web'),
+    other: await createServiceAccount(client, namespace, 'other'),
+  };
+  const pod = (name: string, serviceAccount: string, labels?: Record<string, string>) =>
+    createPod(client, namespace, { name, serviceAccount, nodeName: nodeA, signerName, labels });
+  return {
+    ...uids,
+    webPod: await pod('web-0', 'web', { app: 'web' }),
+    otherPod: await pod('other-0', 'other'),
+  };
+}
+
 /** Creates a PodCertificateRequest as the kubelet of `asNode` would; the apiserver's refusal is thrown. */
 export async function createRequestAsNode(
   asNode: string,

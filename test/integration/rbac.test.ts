@@ -84,5 +84,8 @@ describe('the RBAC Trustline ships', () => {
     expect(await canI(operator, 'create', 'podcertificaterequests.certificates.k8s.io', team)).toBe('no');
     expect(await canI(operator, 'create', 'clustertrustbundles.certificates.k8s.io')).toBe('yes');
     expect(await canI(operator, 'watch', 'pods', team)).toBe('yes');
+    // The signer reads the ServiceAccount a request names, by name, and needs no list of them.
+    expect(await canI(operator, 'get', 'serviceaccounts', team)).toBe('yes');
+    expect(await canI(operator, 'list', 'serviceaccounts', team)).toBe('no');
   });
 });

@@ -22,9 +22,9 @@ describe('TrustDomain spec', () => {
   it('parses a minimal spec and fills in the defaults', () => {
     const spec = parsed(trustDomainSpecSchema, { trustDomain: 'example.org' });
     expect(spec.trustDomain).toBe('example.org');
-    expect(spec.ca).toEqual({ keyType: 'EC-P256', ttl: '24h' });
+    expect(spec.ca).toEqual({ keyType: 'EC-P256', ttl: '24h', uriNameConstraint: false });
     expect(spec.jwt).toEqual({ algorithm: 'ES256', ttl: '24h' });
-    expect(spec.svid).toEqual({ x509TTL: '1h', jwtTTL: '30m', renewalPercentage: 50 });
+    expect(spec.svid).toEqual({ x509TTL: '1h', minX509TTL: '10s', jwtTTL: '30m', renewalPercentage: 50 });
     expect(spec.bundle).toEqual({});
     expect(spec.upstream).toBeUndefined();
     expect(spec.oidc).toBeUndefined();
@@ -38,9 +38,9 @@ describe('TrustDomain spec', () => {
       jwt: { algorithm: 'PS256', issuer: 'https://oidc.example.org' },
       svid: { x509TTL: '10m', jwtTTL: '24h' },
     });
-    expect(spec.ca).toEqual({ keyType: 'RSA-3072', ttl: '48h' });
+    expect(spec.ca).toEqual({ keyType: 'RSA-3072', ttl: '48h', uriNameConstraint: false });
     expect(spec.jwt).toEqual({ algorithm: 'PS256', ttl: '24h', issuer: 'https://oidc.example.org' });
-    expect(spec.svid).toEqual({ x509TTL: '10m', jwtTTL: '24h', renewalPercentage: 50 });
+    expect(spec.svid).toEqual({ x509TTL: '10m', minX509TTL: '10s', jwtTTL: '24h', renewalPercentage: 50 });
   });
 
   it.each(['example.org', 'a', 'my_domain-1.example.org', '0.0.0.0'])(
@@ -116,6 +116,67 @@ describe('TrustDomain spec', () => {
     expect(
       issuesOf(trustDomainSpecSchema, { trustDomain: 'example.org', jwt: { issuer: 'http://example.org' } }),
     ).toEqual([{ path: 'jwt.issuer', message: 'must be an https URL' }]);
+  });
+
+  it.each([
+    ['https://oidc.example.org/?tenant=a', 'a query'],
+    ['https://oidc.example.org/#frag', 'a fragment'],
+  ])('refuses the jwt.issuer %j with %s', (issuer) => {
+    expect(issuesOf(trustDomainSpecSchema, { trustDomain: 'example.org', jwt: { issuer } })).toEqual([
+      {
+        path: 'jwt.issuer',
+        message: 'must have no query (?) or fragment (#): an OIDC issuer is a scheme, host and optional path',
+      },
+    ]);
+  });
+
+  it('accepts a jwt.issuer with a path', () => {
+    const issuer = 'https://oidc.example.org/tenants/a';
+    expect(parsed(trustDomainSpecSchema, { trustDomain: 'example.org', jwt: { issuer } }).jwt.issuer).toBe(
+      issuer,
+    );
+  });
+
+  it.each([
+    ['ns/shop', 'must start with /'],
+    ['//', 'must not contain an empty path segment (//)'],
+    ['/ns//shop', 'must not contain an empty path segment (//)'],
+  ])('refuses the grant spiffeIDPathPrefix %j: %s', (prefix, message) => {
+    const grants = [{ namespaceSelector: {}, spiffeIDPathPrefixes: [prefix] }];
+    expect(issuesOf(trustDomainSpecSchema, { trustDomain: 'example.org', grants })).toEqual([
+      { path: 'grants.0.spiffeIDPathPrefixes.0', message },
+    ]);
+  });
+
+  it('accepts grant prefixes that are absolute paths, and DNS labels of 63 characters', () => {
+    const grants = [
+      {
+        namespaceSelector: {},
+        spiffeIDPathPrefixes: ['/', '/shared/db'],
+        dnsNames: [`*.${'a'.repeat(63)}.example.org`],
+      },
+    ];
+    expect(parsed(trustDomainSpecSchema, { trustDomain: 'example.org', grants }).grants).toEqual(grants);
+  });
+
+  it('refuses a grant DNS name with a label of 64 characters', () => {
+    const grants = [{ namespaceSelector: {}, dnsNames: [`*.${'a'.repeat(64)}.example.org`] }];
+    expect(issuesOf(trustDomainSpecSchema, { trustDomain: 'example.org', grants })).toEqual([
+      {
+        path: 'grants.0.dnsNames.0',
+        message: 'each DNS label (the text between dots) must be at most 63 characters',
+      },
+    ]);
+  });
+
+  it('takes the SVID limits, and refuses an unknown allowed key type', () => {
+    const svid = { maxX509TTL: '2h', minX509TTL: '5m', allowedKeyTypes: ['EC-P256', 'EC-P384'] };
+    expect(parsed(trustDomainSpecSchema, { trustDomain: 'example.org', svid }).svid).toMatchObject(svid);
+    const issues = issuesOf(trustDomainSpecSchema, {
+      trustDomain: 'example.org',
+      svid: { allowedKeyTypes: ['EC-P521'], minX509TTL: '5s' },
+    });
+    expect(issues.map((issue) => issue.path)).toEqual(['svid.minX509TTL', 'svid.allowedKeyTypes.0']);
   });
 
   it('describeIssues names the path of each failing field', () => {
@@ -274,6 +335,26 @@ describe('RegistrationEntry spec', () => {
       parsed(registrationEntrySpecSchema, { ...minimal, secret: { name: 'cart-svid', labels: fits } }).secret
         ?.labels,
     ).toEqual(fits);
+  });
+});
+
+describe('RegistrationEntry dnsNames', () => {
+  const entry = (dnsNames: string[]) => ({
+    trustDomainRef: { name: 'example' },
+    spiffeIDPath: '/ns/shop/sa/cart',
+    secret: { name: 'cart-svid' },
+    dnsNames,
+  });
+
+  it('accepts a label of 63 characters', () => {
+    const name = `${'a'.repeat(63)}.shop.svc`;
+    expect(parsed(registrationEntrySpecSchema, entry([name])).dnsNames).toEqual([name]);
+  });
+
+  it('refuses a label of 64 characters, even in a name under 253', () => {
+    expect(issuesOf(registrationEntrySpecSchema, entry([`${'a'.repeat(64)}.shop.svc`]))).toEqual([
+      { path: 'dnsNames.0', message: 'each DNS label (the text between dots) must be at most 63 characters' },
+    ]);
   });
 });
 

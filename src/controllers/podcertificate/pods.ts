@@ -9,6 +9,7 @@ const podSchema = z.object({
     namespace: z.string(),
     uid: z.string(),
     labels: z.record(z.string(), z.string()).optional(),
+    deletionTimestamp: z.string().optional(),
   }),
   spec: z.object({
     serviceAccountName: z.string().optional(),
@@ -41,16 +42,20 @@ export type Pod = z.infer<typeof podSchema>;
 
 export const parsePod = (object: unknown): Pod | undefined => podSchema.safeParse(object).data;
 
-/** What the pod cache keeps of a pod: its identity, labels, service account, node and podCertificate volumes. */
+/**
+ * What the pod cache keeps of a pod: its identity, labels, deletion, service account, node and
+ * podCertificate volumes.
+ */
 export function slimPod(object: KubeObject): KubeObject {
   const pod = podSchema.safeParse(object).data;
   if (!pod) return { metadata: object.metadata };
-  const { name, namespace, uid, labels, resourceVersion, creationTimestamp } = object.metadata;
+  const { name, namespace, uid, labels, resourceVersion, creationTimestamp, deletionTimestamp } =
+    object.metadata;
   const sources = (pod.spec.volumes ?? [])
     .flatMap((volume) => volume.projected?.sources ?? [])
     .filter((source) => source.podCertificate !== undefined);
   return {
-    metadata: { name, namespace, uid, labels, resourceVersion, creationTimestamp },
+    metadata: { name, namespace, uid, labels, resourceVersion, creationTimestamp, deletionTimestamp },
     spec: {
       serviceAccountName: pod.spec.serviceAccountName,
       nodeName: pod.spec.nodeName,

@@ -14,6 +14,7 @@ export const podCertificateRequestSchema = z.looseObject({
     podName: z.string(),
     podUID: z.string(),
     serviceAccountName: z.string(),
+    serviceAccountUID: z.string(),
     nodeName: z.string(),
     maxExpirationSeconds: z.int().min(1).default(86_400),
     stubPKCS10Request: z.string().optional(),

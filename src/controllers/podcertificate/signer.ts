@@ -1,13 +1,15 @@
+import { z } from 'zod';
 import { durationMs } from '../../api/duration.ts';
 import { SIGNER_DOMAIN } from '../../api/group.ts';
 import { type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import { activeAuthority } from '../../core/authorities/lifecycle.ts';
+import { podBindingProblem } from '../../core/podcert/pod-binding.ts';
 import { RequestKeyError, requestKey, SIGNABLE_KEY_TYPES } from '../../core/podcert/public-key.ts';
 import type { PodCertificateDenial, PodCertificateFailure } from '../../core/podcert/reasons.ts';
 import { chooseEntry, fillPath } from '../../core/podcert/selection.ts';
 import { MIN_POD_CERTIFICATE_LIFETIME_MS, podCertificateValidity } from '../../core/podcert/validity.ts';
-import { desiredIdentity } from '../../core/svid/desired-identity.ts';
+import { isRefusal, keyTypeRefusal, x509Lifetime } from '../../core/svid/desired-identity.ts';
 import { signX509Svid } from '../../core/svid/x509-svid.ts';
 import { signerOwner } from '../../core/trustdomain/conflicts.ts';
 import { isNotFound, KubeApiError } from '../../kube/errors.ts';
@@ -25,6 +27,8 @@ export interface PodCertificateSignerOptions extends SigningContext {
   requests: Informer;
   pods: Informer;
 }
+
+const uidSchema = z.object({ metadata: z.object({ uid: z.string() }) });
 
 /** While the trust domain has no active authority, or it ends within the hour, look again this soon. */
 const NOT_READY_RETRY_MS = 5_000;
@@ -92,9 +96,19 @@ export class PodCertificateSigner {
       return {
         outcome: 'Denied',
         reason: 'PodNotFound',
-        message: `pod ${namespace}/${spec.podName} with UID ${spec.podUID} does not exist`,
+        message: `pod ${namespace}/${spec.podName} does not exist`,
       };
     }
+    const serviceAccountName = pod.spec.serviceAccountName ?? 'default';
+    const binding = podBindingProblem(spec, {
+      namespace,
+      uid: pod.metadata.uid,
+      nodeName: pod.spec.nodeName,
+      serviceAccountName,
+      deletionTimestamp: pod.metadata.deletionTimestamp,
+      serviceAccountUID: await this.#serviceAccountUid(namespace, serviceAccountName),
+    });
+    if (binding) return { outcome: 'Denied', reason: binding.rule, message: binding.message };
     const facts = selectablePod(pod, spec.signerName);
     const candidates = podEntriesIn(this.#options.entries, namespace, trustDomain.metadata.name);
     const choice = chooseEntry(facts, candidates, spec.unverifiedUserAnnotations ?? {});
@@ -123,11 +137,17 @@ export class PodCertificateSigner {
       };
     }
 
+    const limit =
+      keyTypeRefusal(svidKeyType, trustDomain.spec, 'the kubelet made a key of type') ??
+      x509Lifetime(entry.spec, trustDomain.spec);
+    if (isRefusal(limit)) return { outcome: 'Denied', reason: limit.refused, message: limit.message };
+
     const spiffeIDPath = fillPath(entry.spec.spiffeIDPath, facts);
     const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
       spiffeIDPath,
       dnsNames: entry.spec.dnsNames ?? [],
     });
+    if (!verdict.allowed && verdict.rule === 'NamespaceNotCached') return 'retry';
     if (!verdict.allowed) return { outcome: 'Denied', reason: verdict.rule, message: verdict.message };
 
     const journal = this.#options.journals.get(trustDomain.spec.trustDomain);
@@ -138,7 +158,7 @@ export class PodCertificateSigner {
     const now = this.#options.now();
     const validity = podCertificateValidity({
       now,
-      entryTtlMs: desiredIdentity(entry.spec, trustDomain.spec).identity.x509TtlMs,
+      entryTtlMs: limit.ttlMs,
       maxExpirationSeconds: spec.maxExpirationSeconds,
       authorityNotAfter: new Date(authority.notAfter),
       random: this.#random,
@@ -202,15 +222,26 @@ export class PodCertificateSigner {
     return 'issued';
   }
 
-  /** The pod, from the cache or, if the cache has not seen it yet, from the apiserver. */
+  /**
+   * The pod of that name, from the cache when it holds the UID asked for, otherwise from the apiserver
+   * (the cache may not have seen it yet); the caller compares the rest.
+   */
   async #pod(namespace: string, name: string, uid: string) {
     const cached = parsePod(this.#options.pods.get(`${namespace}/${name}`));
     if (cached?.metadata.uid === uid) return cached;
+    return parsePod(await this.#get(objectPath(coreResources.pods, name, namespace)));
+  }
+
+  /** Read fresh, not cached: a request's ServiceAccount is checked once per issuance. */
+  async #serviceAccountUid(namespace: string, name: string): Promise<string | undefined> {
+    const account = await this.#get(objectPath(coreResources.serviceAccounts, name, namespace));
+    return uidSchema.safeParse(account).data?.metadata.uid;
+  }
+
+  /** The object at `path`, or undefined when there is none. */
+  async #get(path: string): Promise<unknown> {
     try {
-      const fresh = parsePod(
-        await this.#options.client.request('GET', objectPath(coreResources.pods, name, namespace)),
-      );
-      return fresh?.metadata.uid === uid ? fresh : undefined;
+      return await this.#options.client.request('GET', path);
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

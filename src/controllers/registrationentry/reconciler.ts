@@ -23,7 +23,12 @@ import { activeAuthority, isExpired } from '../../core/authorities/lifecycle.ts'
 import type { Journal, JwtAuthority, X509Authority } from '../../core/authorities/model.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
 import { podEntryView } from '../../core/podcert/selection.ts';
-import { desiredIdentity } from '../../core/svid/desired-identity.ts';
+import {
+  desiredIdentity,
+  isRefusal,
+  keyTypeRefusal,
+  x509Lifetime,
+} from '../../core/svid/desired-identity.ts';
 import { mintJwtSvid } from '../../core/svid/jwt-svid.ts';
 import { EntryReason, issuanceCause } from '../../core/svid/reasons.ts';
 import {
@@ -46,7 +51,12 @@ import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import { asPodEntry, parsePod, podEntriesIn, selectablePod } from '../podcertificate/pods.ts';
-import { checkNamespaceClaim, issuanceRefusal, type SigningContext } from '../signing-context.ts';
+import {
+  checkNamespaceClaim,
+  issuanceRefusal,
+  NAMESPACE_NOT_CACHED_RETRY_MS,
+  type SigningContext,
+} from '../signing-context.ts';
 import { writeStatus } from '../status-writer.ts';
 import { type EntryRef, type SecretState, SvidSecrets } from './svid-secrets.ts';
 
@@ -158,11 +168,18 @@ export class RegistrationEntryReconciler {
       return undefined;
     }
     if (await this.#refusedIssuance(object, namespace, trustDomain)) return undefined;
+    const limits = podEntryLimits(entry, trustDomain);
+    if (limits) {
+      await this.#refuse(object, limits.refused, limits.message);
+      return undefined;
+    }
     if (!hasPlaceholders(entry.spec.spiffeIDPath)) {
       const verdict = checkNamespaceClaim(this.#options, namespace, trustDomain, {
         spiffeIDPath: entry.spec.spiffeIDPath,
         dnsNames: entry.spec.dnsNames ?? [],
       });
+      if (!verdict.allowed && verdict.rule === 'NamespaceNotCached')
+        return { requeueAfterMs: NAMESPACE_NOT_CACHED_RETRY_MS };
       if (!verdict.allowed) {
         await this.#refuse(object, verdict.rule, verdict.message);
         return undefined;
@@ -251,6 +268,8 @@ export class RegistrationEntryReconciler {
       spiffeIDPath: entry.spec.spiffeIDPath,
       dnsNames: entry.spec.dnsNames ?? [],
     });
+    if (!verdict.allowed && verdict.rule === 'NamespaceNotCached')
+      return { requeueAfterMs: NAMESPACE_NOT_CACHED_RETRY_MS };
     if (!verdict.allowed) {
       await this.#refuse(object, verdict.rule, verdict.message);
       return undefined;
@@ -268,9 +287,14 @@ export class RegistrationEntryReconciler {
       return { requeueAfterMs: RECHECK_MS };
     }
 
+    const plan = desiredIdentity(entry.spec, trustDomain.spec);
+    if (isRefusal(plan)) {
+      await this.#refuse(object, plan.refused, plan.message);
+      return undefined;
+    }
+    const { identity, capped } = plan;
     this.#options.signers.forgetUnfit(journal);
     const now = clock();
-    const { identity, capped } = desiredIdentity(entry.spec, trustDomain.spec);
     const fraction = trustDomain.spec.svid.renewalPercentage / 100;
     const state = this.#secrets.state(ref, entry.spec.secret.name);
     if (state.kind === 'foreign') return this.#conflict(object, entry);
@@ -555,3 +579,13 @@ const stringAnnotations = (annotations: Readonly<Record<string, string | undefin
   Object.fromEntries(
     Object.entries(annotations ?? {}).flatMap(([key, value]) => (value === undefined ? [] : [[key, value]])),
   );
+
+/** A pod entry's own limits breaches: the kubelet's key type is judged per request, by the signer. */
+function podEntryLimits(entry: PodModeEntry, trustDomain: TrustDomain) {
+  const { keyType } = entry.spec.x509;
+  const keyRefusal =
+    keyType === undefined ? undefined : keyTypeRefusal(keyType, trustDomain.spec, 'x509.keyType asks for');
+  if (keyRefusal) return keyRefusal;
+  const lifetime = x509Lifetime(entry.spec, trustDomain.spec);
+  return isRefusal(lifetime) ? lifetime : undefined;
+}

@@ -351,6 +351,7 @@ export class TrustDomainReconciler {
               now,
               ttlMs: policy.x509.ttlMs,
               upstream,
+              uriNameConstraint: trustDomain.spec.ca.uriNameConstraint,
             })
           : await mintJwtAuthority({ algorithm: policy.jwt.algorithm, now, ttlMs: policy.jwt.ttlMs });
       audit.signed({

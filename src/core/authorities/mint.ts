@@ -6,6 +6,7 @@ import {
 } from 'node:crypto';
 import type { JwtAlgorithm, X509KeyType } from '../../api/trustdomain.ts';
 import { CodedError } from '../errors.ts';
+import { implicit, sequence, tlv } from '../svid/der.ts';
 import {
   certificateKeyId,
   exportPrivateKeyPem,
@@ -27,6 +28,7 @@ import { x509 } from './x509.ts';
 const BACKDATE_MS = 10_000;
 /** The X.520 upper bound on a common name. */
 const MAX_COMMON_NAME = 64;
+const NAME_CONSTRAINTS_OID = '2.5.29.30';
 
 export interface MintX509Params {
   trustDomain: string;
@@ -35,14 +37,17 @@ export interface MintX509Params {
   ttlMs: number;
   /** Signs the new authority; self-signed without one. */
   upstream?: UpstreamCA;
+  /** Adds a critical name constraint permitting only URIs whose host is the trust domain. */
+  uriNameConstraint?: boolean;
 }
 
 /**
  * A new X.509 signing authority in state Prepared: a CA certificate whose only SAN is the trust
- * domain's SPIFFE ID, living `ttlMs` from `now` but never past the upstream signer.
+ * domain's SPIFFE ID, living `ttlMs` from `now` but never past the upstream signer. pathLenConstraint
+ * is 0 because Trustline's authorities sign only leaves: a CA certificate made under one is invalid.
  */
 export async function mintX509Authority(params: MintX509Params): Promise<X509Authority> {
-  const { trustDomain, keyType, now, ttlMs, upstream } = params;
+  const { trustDomain, keyType, now, ttlMs, upstream, uriNameConstraint = false } = params;
   const keys = await generateX509KeyPair(keyType);
   const spki = keys.publicKey.export({ type: 'spki', format: 'der' });
   const id = subjectKeyId(spki);
@@ -65,7 +70,7 @@ export async function mintX509Authority(params: MintX509Params): Promise<X509Aut
     signingKey: signer.key.key,
     signingAlgorithm: signer.key.algorithm,
     extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(
         x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
         true,
@@ -73,6 +78,7 @@ export async function mintX509Authority(params: MintX509Params): Promise<X509Aut
       new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `spiffe://${trustDomain}` }]),
       new x509.SubjectKeyIdentifierExtension(id),
       ...(upstream === undefined ? [] : [new x509.AuthorityKeyIdentifierExtension(upstream.signerId)]),
+      ...(uriNameConstraint ? [uriNameConstraintExtension(trustDomain)] : []),
     ],
   });
 
@@ -114,6 +120,17 @@ export async function mintJwtAuthority({ algorithm, now, ttlMs }: MintJwtParams)
     privateKey: exportPrivateKeyPem(keys.privateKey),
     publicKey: { kty, ...members },
   };
+}
+
+/**
+ * NameConstraints (RFC 5280, 4.2.1.10) with one permitted subtree, the URI host `trustDomain`. Critical,
+ * as the RFC requires. Only URIs are constrained: DNS names in leaves stay as the claim rules allow.
+ */
+function uriNameConstraintExtension(trustDomain: string) {
+  // permittedSubtrees [0] IMPLICIT GeneralSubtrees { GeneralSubtree { base uniformResourceIdentifier [6] } }
+  const subtree = sequence(implicit(6, Buffer.from(trustDomain, 'ascii')));
+  const value = sequence(tlv(0xa0, subtree));
+  return new x509.Extension(NAME_CONSTRAINTS_OID, true, new Uint8Array(value));
 }
 
 /** Whole seconds, as certificates hold them, so the journal and the certificate agree. */

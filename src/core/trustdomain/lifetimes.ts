@@ -20,11 +20,16 @@ export function svidLifetimes(spec: TrustDomainSpec): { x509Ms: number; jwtMs: n
 
 /**
  * Why the authority lifetimes cannot serve the SVID lifetimes, or undefined when they can. Each
- * authority lifetime must be at least 6 times the SVID lifetime it signs.
+ * authority lifetime must be at least 6 times the SVID lifetime it signs, and the ceiling
+ * svid.maxX509TTL may only lower what ca.ttl allows.
  */
 export function lifetimeProblem(spec: TrustDomainSpec): string | undefined {
+  const { maxX509TTL } = spec.svid;
   const pairs = [
     { authority: 'ca.ttl', authorityTtl: spec.ca.ttl, svid: 'svid.x509TTL', svidTtl: spec.svid.x509TTL },
+    ...(maxX509TTL === undefined
+      ? []
+      : [{ authority: 'ca.ttl', authorityTtl: spec.ca.ttl, svid: 'svid.maxX509TTL', svidTtl: maxX509TTL }]),
     { authority: 'jwt.ttl', authorityTtl: spec.jwt.ttl, svid: 'svid.jwtTTL', svidTtl: spec.svid.jwtTTL },
   ];
   const problems = pairs
