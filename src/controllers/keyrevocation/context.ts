@@ -1,4 +1,9 @@
-import { gracePeriodMs, type KeyRevocation, keyRevocationSchema } from '../../api/keyrevocation.ts';
+import {
+  gracePeriodMs,
+  type KeyRevocation,
+  keyRevocationSchema,
+  reissueTimeoutMs,
+} from '../../api/keyrevocation.ts';
 import { claimedTrustDomain, type TrustDomain } from '../../api/trustdomain.ts';
 import type { Journal } from '../../core/authorities/model.ts';
 import type { UpstreamCA } from '../../core/authorities/upstream.ts';
@@ -13,6 +18,7 @@ export const requestOf = (revocation: KeyRevocation): RevocationRequest => ({
   id: revocation.spec.authority.id,
   reason: revocation.spec.reason,
   gracePeriodMs: gracePeriodMs(revocation.spec),
+  reissueTimeoutMs: reissueTimeoutMs(revocation.spec),
 });
 
 /**

@@ -571,14 +571,16 @@ export class TrustDomainReconciler {
       }
     }
     const counting = plans.length > 0 || inProgress(journal).length > 0;
+    const counts = counting
+      ? svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
+      : { reissuable: new Map(), unwritable: new Map() };
     return advanceRevocations({
       journal,
       now,
       plans,
       followers,
-      svidsBySigner: counting
-        ? svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
-        : new Map(),
+      svidsBySigner: counts.reissuable,
+      unwritableBySigner: counts.unwritable,
       podCertificates: counting ? (caches.podCertificates?.of(signerNameOf(trustDomain)) ?? []) : [],
     });
   }
