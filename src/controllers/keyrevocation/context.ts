@@ -62,17 +62,32 @@ export function revocationContext(options: {
   return {
     trustDomain: name,
     journal,
-    upstream:
-      upstream === undefined
-        ? undefined
-        : {
-            secret: `${operatorNamespace}/${trustDomain.spec.upstream?.secretName ?? ''}`,
-            rootIds: upstream.roots.map((root) => root.id),
-            signerRootId: upstream.rootId,
-          },
+    upstream: upstreamView(trustDomain, journal, upstream, operatorNamespace),
     others: [...others].flatMap((other) => {
       const found = journals.get(other);
       return found === undefined || found instanceof Error ? [] : [found];
     }),
   };
+}
+
+/**
+ * The upstream CA as a revocation sees it. With its Secret missing or unusable, the roots are those
+ * the journal's intermediates chain to and no signer exists: a compromised root is still cut off.
+ */
+function upstreamView(
+  trustDomain: TrustDomain,
+  journal: Journal,
+  upstream: UpstreamCA | undefined,
+  operatorNamespace: string,
+): RevocationContext['upstream'] {
+  const secretName = trustDomain.spec.upstream?.secretName;
+  if (secretName === undefined) return undefined;
+  const secret = `${operatorNamespace}/${secretName}`;
+  if (upstream !== undefined) {
+    return { secret, rootIds: upstream.roots.map((root) => root.id), signerRootId: upstream.rootId };
+  }
+  const rootIds = journal.authorities.flatMap((a) =>
+    a.type === 'X509' && a.upstream ? [a.upstream.rootId] : [],
+  );
+  return { secret, rootIds: [...new Set(rootIds)], signerRootId: '' };
 }

@@ -175,8 +175,9 @@ export class KeyRevocationReconciler {
     const journal = journals.get(trustDomain.spec.trustDomain);
     if (journal === undefined) return notReady('has no keys yet');
     if (journal instanceof JournalError) return notReady(`has an unreadable journal: ${journal.message}`);
-    const upstream = readUpstream(trustDomain, secrets, operatorNamespace, now());
-    if (upstream instanceof Error) return notReady(`cannot use its upstream CA: ${upstream.message}`);
+    // An unusable upstream CA does not hold a revocation up: the journal knows the roots it chains to.
+    const read = readUpstream(trustDomain, secrets, operatorNamespace, now());
+    const upstream = read instanceof Error ? undefined : read;
     const assessment = assessRevocation(
       requestOf(revocation),
       revocationContext({ trustDomain, journal, upstream, operatorNamespace, trustDomains, journals }),
