@@ -21,6 +21,9 @@ export const CONTENT_OIDC_DISCOVERY = 'oidc-discovery';
 export const LABEL_JOURNAL = `${GROUP}/journal`;
 export const ANNOTATION_TRUST_DOMAIN = `${GROUP}/trust-domain`;
 
+/** On a published ConfigMap Trustline emptied because the TrustDomain no longer publishes it there. */
+export const ANNOTATION_EMPTIED = `${GROUP}/emptied`;
+
 /** Holds a TrustDomain's deletion while RegistrationEntries still use it. */
 export const FINALIZER_IN_USE = `${GROUP}/in-use-protection`;
 

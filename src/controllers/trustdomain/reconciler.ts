@@ -146,7 +146,7 @@ function bundlePublishedCondition(
       type,
       status: 'False',
       reason: TrustDomainReason.PublishFailed,
-      message: `the bundle could not be written in ${failed.length} namespaces (retrying): ${listNames(failed.map(({ namespace, message }) => `${namespace}: ${message}`))}`,
+      message: `the bundle could not be written to ${failed.length} copies (retrying): ${listNames(failed.map(({ namespace, message }) => `${namespace}: ${message}`))}`,
     };
   }
   if (foreign.length > 0) {
@@ -574,7 +574,14 @@ export class TrustDomainReconciler {
         bundleNamespaces: namespaces.length - foreign.length - failed.length,
         foreignBundleNamespaces: foreign,
       },
-      bundlePublishedCondition(namespaces.length, foreign, failed),
+      // A ClusterTrustBundle that was not written may still hold a revoked key: not published.
+      bundlePublishedCondition(
+        namespaces.length,
+        foreign,
+        trustBundleProblem
+          ? [...failed, { namespace: 'ClusterTrustBundle', message: trustBundleProblem }]
+          : failed,
+      ),
     );
     const rootExpiries = (upstream?.roots ?? [])
       .map((root) => Date.parse(root.notAfter))
