@@ -712,14 +712,14 @@ describe('a revocation a tenant cannot hold back', () => {
     expect(at(tainted.journal, 60_000, 3).steps.map((s) => s.step)).toEqual(['Reissued', 'Revoked']);
   });
 
-  it('names the signers whose revocations no longer wait, so their SVIDs are withdrawn', () => {
+  it('names the signers whose revocations no longer wait, revoked ones too, so their SVIDs are withdrawn', () => {
     const tainted = taint({ reason: 'Superseded', gracePeriodMs: HOUR, reissueTimeoutMs: 60_000 }, 1).journal;
     expect(abandonedSigners(tainted, new Date(NOW.getTime() + 59_000))).toEqual(new Set());
     expect(abandonedSigners(tainted, new Date(NOW.getTime() + 60_000))).toEqual(new Set(['aa01']));
     const reissued = at(tainted, 60_000, 0).journal;
     const revoked = at(reissued, 60_000 + HOUR, 0).journal;
     expect(inProgress(revoked)).toEqual([]);
-    expect(abandonedSigners(revoked, new Date(NOW.getTime() + 2 * HOUR))).toEqual(new Set());
+    expect(abandonedSigners(revoked, new Date(NOW.getTime() + 2 * HOUR))).toEqual(new Set(['aa01']));
   });
 
   it('a record written before the timeout existed waits for re-issuing unless the key was compromised', () => {

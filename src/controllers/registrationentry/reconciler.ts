@@ -43,7 +43,7 @@ import {
   withBundle,
   withJwtSvids,
 } from '../../core/svid/secret-data.ts';
-import { isWithdrawnAs, withdrawnSecretContent } from '../../core/svid/withdrawal.ts';
+import { isWithdrawnAs, withdrawnSecretContent, withdrawnSigners } from '../../core/svid/withdrawal.ts';
 import { mintX509Svid } from '../../core/svid/x509-svid.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
@@ -520,10 +520,11 @@ export class RegistrationEntryReconciler {
   #abandoned(ref: EntryRef, entry: SecretModeEntry, journal: Journal | undefined): string {
     const state = this.#secrets.state(ref, entry.spec.secret.name);
     if (journal === undefined || state.kind !== 'owned') return EntryReason.TrustDomainNotReady;
-    const signers = svidSigners({
-      ...state.observed,
-      jwtKeys: (entry.spec.jwtSVIDs ?? []).map((jwt) => jwt.key),
-    });
+    // A Secret already withdrawn keeps its reason: the signers it held are remembered apart.
+    const signers = [
+      ...svidSigners({ ...state.observed, jwtKeys: (entry.spec.jwtSVIDs ?? []).map((jwt) => jwt.key) }),
+      ...withdrawnSigners(state.observed.annotations),
+    ];
     const cut = abandonedSigners(journal, this.#options.now());
     return signers.some((id) => cut.has(id)) ? EntryReason.AuthorityRevoked : EntryReason.TrustDomainNotReady;
   }

@@ -57,13 +57,13 @@ export const stoppedWaiting = (record: RevocationRecord, now: Date): boolean =>
   record.reissuedAt !== undefined || now.getTime() >= reissueDeadline(record);
 
 /**
- * The tainted authorities whose revocations wait for no one any more: an SVID they signed that
- * Trustline cannot replace is withdrawn rather than kept while the key is cut off.
+ * The authorities whose revocations wait for no one any more, revoked ones included: an SVID they
+ * signed that Trustline cannot replace is withdrawn rather than kept while the key is cut off.
  */
 export function abandonedSigners(journal: Journal, now: Date): Set<string> {
   return new Set(
     journal.revocations
-      .filter((record) => record.revokedAt === undefined && stoppedWaiting(record, now))
+      .filter((record) => stoppedWaiting(record, now))
       .flatMap((record) => record.taintedIds),
   );
 }
