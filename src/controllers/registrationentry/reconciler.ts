@@ -266,7 +266,8 @@ export class RegistrationEntryReconciler {
     const activeX509 = journal && activeAuthority(journal, 'X509');
     const activeJwt = journal && activeAuthority(journal, 'JWT');
     if (!journal || !activeX509 || !activeJwt || !journal.bundle.pem) {
-      const stopped = journal?.authorities.some((authority) => authority.state === 'Tainted');
+      // A revoked signer no successor replaced yet: issuance stopped on purpose, not still starting.
+      const stopped = journal?.revocations.some((r) => r.rotated && r.replacedBy === undefined);
       const message = stopped
         ? `issuance is stopped: TrustDomain ${trustDomain.metadata.name} has no authority to sign with while a tainted one is revoked (see its status)`
         : `TrustDomain ${trustDomain.metadata.name} has no active authorities yet${loaded instanceof JournalError ? `: ${loaded.message}` : ''}`;
