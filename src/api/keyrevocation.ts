@@ -14,6 +14,14 @@ export const revocationReasonSchema = z.enum([
 
 /** Long enough for kubelets to refresh mounted Secrets before the old key stops verifying. */
 export const DEFAULT_GRACE_PERIOD = '2m';
+/**
+ * How long a revocation waits for Trustline to re-issue before it moves on without the SVIDs it could
+ * not re-issue. A KeyCompromise waits one re-issue pass; the others give tenants time to repair.
+ */
+export const DEFAULT_REISSUE_TIMEOUT = '10m';
+export const KEY_COMPROMISE_REISSUE_TIMEOUT = '1m';
+/** How many withdrawn or unwritable SVIDs the status names; the counts cover the rest. */
+export const MAX_NAMED_SVIDS = 20;
 
 export const keyRevocationSpecSchema = z
   .object({
@@ -34,6 +42,14 @@ export const keyRevocationSpecSchema = z
     })
       .optional()
       .describe(`${DEFAULT_GRACE_PERIOD} if unset; 0s for KeyCompromise.`),
+    reissueTimeout: duration({
+      min: '0s',
+      max: '168h',
+      description:
+        'How long the revocation waits for the SVIDs of the key to be re-issued before it withdraws those it cannot re-issue and goes on without them. SVIDs a tenant made un-re-issuable (a Secret that cannot be written) are waited for only this long; a KeyCompromise never waits for them.',
+    })
+      .optional()
+      .describe(`${DEFAULT_REISSUE_TIMEOUT} if unset; ${KEY_COMPROMISE_REISSUE_TIMEOUT} for KeyCompromise.`),
   })
   .meta({
     'x-kubernetes-validations': [
@@ -63,6 +79,28 @@ export const keyRevocationStatusSchema = z.object({
     .describe(
       'Certificates the target signed for podCertificate volumes whose refresh time has not come: a grace period waits for them, KeyCompromise does not.',
     ),
+  withdrawnSVIDs: z
+    .int()
+    .min(0)
+    .optional()
+    .describe('Secrets whose SVID of the target Trustline withdrew instead of re-issuing it.'),
+  withdrawn: z
+    .array(z.string())
+    .max(MAX_NAMED_SVIDS)
+    .optional()
+    .describe(`The RegistrationEntries (namespace/name) of the first ${MAX_NAMED_SVIDS} withdrawn SVIDs.`),
+  unwritableSVIDs: z
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Secrets holding an SVID of the target that cannot be written (immutable, quota): the revocation does not wait for them.',
+    ),
+  unwritable: z
+    .array(z.string())
+    .max(MAX_NAMED_SVIDS)
+    .optional()
+    .describe(`The RegistrationEntries (namespace/name) of the first ${MAX_NAMED_SVIDS} unwritable Secrets.`),
 });
 
 export const keyRevocationKind = {
@@ -90,6 +128,13 @@ export type KeyRevocation = z.infer<typeof keyRevocationSchema>;
 export type RevocationReason = z.infer<typeof revocationReasonSchema>;
 export type KeyRevocationSpec = z.infer<typeof keyRevocationSpecSchema>;
 export type KeyRevocationStatus = z.infer<typeof keyRevocationStatusSchema>;
+
+/** How long a revocation waits for re-issuing before it goes on without what is left. */
+export const reissueTimeoutMs = (spec: Pick<KeyRevocationSpec, 'reissueTimeout' | 'reason'>): number =>
+  durationMs(
+    spec.reissueTimeout ??
+      (spec.reason === 'KeyCompromise' ? KEY_COMPROMISE_REISSUE_TIMEOUT : DEFAULT_REISSUE_TIMEOUT),
+  );
 
 /** How long the revoked key stays trusted after every SVID is re-issued. */
 export const gracePeriodMs = (spec: Pick<KeyRevocationSpec, 'gracePeriod' | 'reason'>): number =>

@@ -27,6 +27,9 @@ export const ANNOTATION_TRUST_DOMAIN = `${GROUP}/trust-domain`;
  */
 export const ANNOTATION_UPSTREAM_FOR = `${GROUP}/upstream-for`;
 
+/** On a published ConfigMap Trustline emptied because the TrustDomain no longer publishes it there. */
+export const ANNOTATION_EMPTIED = `${GROUP}/emptied`;
+
 /** Holds a TrustDomain's deletion while RegistrationEntries still use it. */
 export const FINALIZER_IN_USE = `${GROUP}/in-use-protection`;
 
@@ -72,6 +75,19 @@ export const ANNOTATION_SVID_AUTHORITY_ID = `${GROUP}/svid-authority-id`;
 export const ANNOTATION_SVID_NOT_AFTER = `${GROUP}/svid-not-after`;
 export const ANNOTATION_SVID_RENEW_AT = `${GROUP}/svid-renew-at`;
 export const ANNOTATION_SVID_SPEC_HASH = `${GROUP}/svid-spec-hash`;
+/** On a Secret whose SVID Trustline withdrew: why (an entry refusal reason or a revocation's). */
+export const ANNOTATION_SVID_WITHDRAWN = `${GROUP}/svid-withdrawn`;
+/** On a withdrawn Secret: the authorities that had signed what it held, so a revocation can name it. */
+export const ANNOTATION_WITHDRAWN_SIGNERS = `${GROUP}/withdrawn-signers`;
+/** Every annotation that describes a held SVID: a withdrawal removes them all. */
+export const SVID_ANNOTATIONS: readonly string[] = [
+  ANNOTATION_SVID_SPIFFE_ID,
+  ANNOTATION_SVID_SERIAL,
+  ANNOTATION_SVID_AUTHORITY_ID,
+  ANNOTATION_SVID_NOT_AFTER,
+  ANNOTATION_SVID_RENEW_AT,
+  ANNOTATION_SVID_SPEC_HASH,
+];
 
 /**
  * The one user annotation Trustline reads from a podCertificate volume (and so from the request's

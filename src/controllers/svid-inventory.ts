@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { x509 } from '../core/authorities/x509.ts';
 import type { PodCertificateRecord } from '../core/revocation/pod-certificates.ts';
 import { countBySigner, svidSigners } from '../core/revocation/signers.ts';
+import { EntryReason } from '../core/svid/reasons.ts';
+import { withdrawnSigners } from '../core/svid/withdrawal.ts';
 import type { Informer } from '../kube/informer.ts';
 
 const entrySchema = z.object({
@@ -11,6 +13,9 @@ const entrySchema = z.object({
     secret: z.object({ name: z.string() }),
     jwtSVIDs: z.array(z.object({ key: z.string() })).optional(),
   }),
+  status: z
+    .object({ conditions: z.array(z.object({ type: z.string(), reason: z.string().optional() })).optional() })
+    .optional(),
 });
 
 const secretSchema = z.object({
@@ -19,6 +24,7 @@ const secretSchema = z.object({
     ownerReferences: z.array(z.object({ uid: z.string() })).optional(),
   }),
   data: z.record(z.string(), z.string()).optional(),
+  immutable: z.boolean().optional(),
 });
 
 /** One entry's Secret as the caches show it: which authorities signed its SVIDs. */
@@ -26,6 +32,10 @@ export interface EntrySigners {
   /** namespace/name of the RegistrationEntry. */
   entry: string;
   signers: string[];
+  /** The apiserver refuses to write the Secret (immutable, or the entry found it so): its tenant holds it. */
+  unwritable: boolean;
+  /** The authorities that had signed the SVIDs Trustline withdrew from it. */
+  withdrawnSigners: string[];
 }
 
 /**
@@ -49,10 +59,14 @@ export function svidSignersOf(
       continue;
     const jwtKeys = (entry.data.spec.jwtSVIDs ?? []).map((jwt) => jwt.key);
     const data = secret.data.data ?? {};
+    const annotations = secret.data.metadata.annotations ?? {};
+    const ready = entry.data.status?.conditions?.find((condition) => condition.type === 'Ready');
     found.push({
       entry: `${namespace}/${entry.data.metadata.name}`,
+      unwritable: secret.data.immutable === true || ready?.reason === EntryReason.SecretUnwritable,
+      withdrawnSigners: withdrawnSigners(annotations),
       signers: svidSigners({
-        annotations: secret.data.metadata.annotations ?? {},
+        annotations,
         jwtKeys,
         data: Object.fromEntries(
           jwtKeys.flatMap((key) => {
@@ -66,13 +80,20 @@ export function svidSignersOf(
   return found;
 }
 
-/** How many SVIDs each authority signed among the Secrets of a TrustDomain's entries. */
-export const svidsBySigner = (
+/**
+ * How many SVIDs each authority signed among the Secrets of a TrustDomain's entries: in Secrets
+ * Trustline can re-issue, and in Secrets the apiserver will not let it write.
+ */
+export function svidsBySigner(
   entries: Informer,
   secretCaches: (namespace: string) => Informer | undefined,
   trustDomainObject: string,
-): Map<string, number> =>
-  countBySigner(svidSignersOf(entries, secretCaches, trustDomainObject).map(({ signers }) => signers));
+): { reissuable: Map<string, number>; unwritable: Map<string, number> } {
+  const found = svidSignersOf(entries, secretCaches, trustDomainObject);
+  const count = (unwritable: boolean) =>
+    countBySigner(found.filter((entry) => entry.unwritable === unwritable).map(({ signers }) => signers));
+  return { reissuable: count(false), unwritable: count(true) };
+}
 
 const issuedRequestSchema = z.object({
   metadata: z.object({ uid: z.string() }),

@@ -11,7 +11,8 @@ export interface PublishedCopy {
 export interface PublicationPlan {
   create: string[];
   update: { namespace: string; resourceVersion: string }[];
-  remove: { namespace: string; name: string; resourceVersion: string }[];
+  /** Copies no longer wanted that still hold data: emptied by update, never deleted. */
+  empty: { namespace: string; name: string; resourceVersion: string }[];
 }
 
 /** Whether two ConfigMap data maps hold the same entries, whatever their order. */
@@ -26,7 +27,8 @@ export const sameData = (
 /**
  * What to write so that exactly `namespaces` hold a ConfigMap `name` with `data`, owned by `ownerUid`,
  * given the copies Trustline already published. Copies that match are left alone (no write), copies
- * that were edited or lost their owner are put back, and copies elsewhere or under an old name go.
+ * that were edited or lost their owner are put back, and copies elsewhere or under an old name are
+ * emptied (once: an empty copy needs no write), so no stale root lingers without a cluster-wide delete.
  */
 export function planPublication({
   name,
@@ -42,11 +44,16 @@ export function planPublication({
   ownerUid: string;
 }): PublicationPlan {
   const wanted = new Set(namespaces);
-  const plan: PublicationPlan = { create: [], update: [], remove: [] };
+  const plan: PublicationPlan = { create: [], update: [], empty: [] };
   const present = new Set<string>();
   for (const copy of existing) {
     if (copy.name !== name || !wanted.has(copy.namespace)) {
-      plan.remove.push({ namespace: copy.namespace, name: copy.name, resourceVersion: copy.resourceVersion });
+      if (Object.keys(copy.data).length > 0)
+        plan.empty.push({
+          namespace: copy.namespace,
+          name: copy.name,
+          resourceVersion: copy.resourceVersion,
+        });
       continue;
     }
     present.add(copy.namespace);

@@ -26,7 +26,8 @@ export const operatorClusterRules: PolicyRule[] = [
   { apiGroups: [GROUP], resources: [trustDomainKind.plural], verbs: ['patch'] },
   // The bundle goes to every namespace a TrustDomain selects, including ones created later.
   { apiGroups: [''], resources: ['namespaces'], verbs: READ },
-  { apiGroups: [''], resources: ['configmaps'], verbs: [...READ, 'create', 'update', 'delete'] },
+  // No delete: a copy a TrustDomain no longer wants is emptied by update, so no root lingers in it.
+  { apiGroups: [''], resources: ['configmaps'], verbs: [...READ, 'create', 'update'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   // Projected-volume mode: answer kubelets' requests for pods, and publish each signer's trust bundle.
   { apiGroups: [''], resources: ['pods'], verbs: READ },

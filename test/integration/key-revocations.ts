@@ -23,6 +23,7 @@ export async function createKeyRevocation(
     authority: { kind: 'X509' | 'UpstreamX509' | 'JWT'; id: string };
     reason: string;
     gracePeriod?: string;
+    reissueTimeout?: string;
   },
 ) {
   await client.request('POST', collectionPath(keyRevocations), {

@@ -32,6 +32,7 @@ const configMapSchema = z.object({
     name: z.string(),
     resourceVersion: z.string(),
     labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
   }),
   data: z.record(z.string(), z.string()).optional(),
 });

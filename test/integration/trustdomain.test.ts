@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  ANNOTATION_EMPTIED,
   BUNDLE_JWKS_KEY,
   BUNDLE_PEM_KEY,
   BUNDLE_SPIFFE_KEY,
@@ -187,16 +188,19 @@ describe('TrustDomain on a real control plane', () => {
     expect(text).not.toContain('PRIVATE KEY');
   });
 
-  it('publishes to namespaces created later and removes the bundle where the selector stops matching', async () => {
+  it('publishes to namespaces created later and empties the bundle where the selector stops matching', async () => {
     await createNamespace(client, later ?? '', label);
     await waitFor(`the bundle in ${later}`, () => readConfigMap(client, later ?? '', bundleName));
     await client.request('PATCH', objectPath(coreResources.namespaces, selectedB ?? ''), {
       contentType: 'application/merge-patch+json',
       body: { metadata: { labels: { 'trustline-test': null } } },
     });
-    await waitFor(`the bundle to leave ${selectedB}`, async () =>
-      (await readConfigMap(client, selectedB ?? '', bundleName)) === undefined ? true : undefined,
-    );
+    // Emptied by update, not deleted: Trustline holds no cluster-wide ConfigMap delete.
+    const emptied = await waitFor(`the bundle to leave ${selectedB}`, async () => {
+      const copy = await readConfigMap(client, selectedB ?? '', bundleName);
+      return copy !== undefined && Object.keys(copy.data ?? {}).length === 0 ? copy : undefined;
+    });
+    expect(emptied.metadata.annotations?.[ANNOTATION_EMPTIED]).toBeDefined();
   });
 
   it('puts back a hand-edited copy and leaves a foreign ConfigMap of the same name alone', async () => {
@@ -232,16 +236,17 @@ describe('TrustDomain on a real control plane', () => {
     expect(foreign?.metadata.labels).toBeUndefined();
   });
 
-  it('removes the OIDC ConfigMap when spec.oidc goes, and reports an OIDC namespace that does not exist', async () => {
+  it('empties the OIDC ConfigMap when spec.oidc goes, and reports an OIDC namespace that does not exist', async () => {
     await client.request('PATCH', objectPath(trustDomains, name), {
       contentType: 'application/merge-patch+json',
       body: { spec: { oidc: { configMapName: `${run}-oidc`, namespace: `${run}-nowhere` } } },
     });
     const missing = await waitForReady(client, name, 'False', 'OIDCNotPublished');
     expect(missing.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain(`${run}-nowhere`);
-    await waitFor('the OIDC ConfigMap to leave its old namespace', async () =>
-      (await readConfigMap(client, selectedA ?? '', `${run}-oidc`)) === undefined ? true : undefined,
-    );
+    await waitFor('the OIDC ConfigMap to leave its old namespace', async () => {
+      const copy = await readConfigMap(client, selectedA ?? '', `${run}-oidc`);
+      return copy !== undefined && Object.keys(copy.data ?? {}).length === 0 ? true : undefined;
+    });
     await client.request('PATCH', objectPath(trustDomains, name), {
       contentType: 'application/merge-patch+json',
       body: { spec: { oidc: null } },

@@ -22,7 +22,7 @@ describe('planPublication', () => {
     expect(plan(['zeta', 'alpha', 'mid'], [])).toEqual({
       create: ['alpha', 'mid', 'zeta'],
       update: [],
-      remove: [],
+      empty: [],
     });
   });
 
@@ -31,13 +31,13 @@ describe('planPublication', () => {
   });
 
   it('writes nothing when every copy has the data and the owner', () => {
-    expect(plan(['a', 'b'], [copy('a'), copy('b')])).toEqual({ create: [], update: [], remove: [] });
+    expect(plan(['a', 'b'], [copy('a'), copy('b')])).toEqual({ create: [], update: [], empty: [] });
   });
 
   it('treats the same data in a different key order as equal', () => {
     const reordered = { 'ca.crt': 'pem', 'bundle.spiffe': '{"keys":[]}' };
     expect(Object.keys(reordered)).not.toEqual(Object.keys(DATA));
-    expect(plan(['a'], [copy('a', { data: reordered })])).toEqual({ create: [], update: [], remove: [] });
+    expect(plan(['a'], [copy('a', { data: reordered })])).toEqual({ create: [], update: [], empty: [] });
   });
 
   it('updates a copy whose value was edited by hand', () => {
@@ -45,7 +45,7 @@ describe('planPublication', () => {
     expect(plan(['a', 'b'], [copy('a', { data: edited }), copy('b')])).toEqual({
       create: [],
       update: [{ namespace: 'a', resourceVersion: 'rv-a' }],
-      remove: [],
+      empty: [],
     });
   });
 
@@ -74,39 +74,39 @@ describe('planPublication', () => {
         { namespace: 'a', resourceVersion: 'rv-a' },
         { namespace: 'b', resourceVersion: 'rv-b' },
       ],
-      remove: [],
+      empty: [],
     });
   });
 
-  it('removes copies in namespaces no longer wanted', () => {
+  it('empties copies in namespaces no longer wanted', () => {
     expect(plan(['a'], [copy('a'), copy('gone')])).toEqual({
       create: [],
       update: [],
-      remove: [{ namespace: 'gone', name: NAME, resourceVersion: 'rv-gone' }],
+      empty: [{ namespace: 'gone', name: NAME, resourceVersion: 'rv-gone' }],
     });
   });
 
-  it('removes everything when no namespace is wanted', () => {
+  it('empties everything when no namespace is wanted', () => {
     expect(plan([], [copy('a'), copy('b')])).toEqual({
       create: [],
       update: [],
-      remove: [
+      empty: [
         { namespace: 'a', name: NAME, resourceVersion: 'rv-a' },
         { namespace: 'b', name: NAME, resourceVersion: 'rv-b' },
       ],
     });
   });
 
-  it('removes a copy under an old name and creates the new name in its place', () => {
+  it('empties a copy under an old name and creates the new name in its place', () => {
     const old = copy('a', { name: 'old-bundle', resourceVersion: 'rv-old' });
     expect(plan(['a'], [old])).toEqual({
       create: ['a'],
       update: [],
-      remove: [{ namespace: 'a', name: 'old-bundle', resourceVersion: 'rv-old' }],
+      empty: [{ namespace: 'a', name: 'old-bundle', resourceVersion: 'rv-old' }],
     });
   });
 
-  it('plans a mix of creates, updates, removals and untouched copies', () => {
+  it('plans a mix of creates, updates, emptyings and untouched copies', () => {
     const existing = [
       copy('keep'),
       copy('edited', { data: { ...DATA, 'ca.crt': 'tampered' } }),
@@ -120,10 +120,18 @@ describe('planPublication', () => {
         { namespace: 'edited', resourceVersion: 'rv-edited' },
         { namespace: 'orphaned', resourceVersion: 'rv-orphaned' },
       ],
-      remove: [
+      empty: [
         { namespace: 'unwanted', name: NAME, resourceVersion: 'rv-unwanted' },
         { namespace: 'renamed', name: 'old-bundle', resourceVersion: 'rv-renamed-old' },
       ],
     });
+  });
+
+  it('leaves a copy it already emptied alone, and fills it again when its namespace is wanted again', () => {
+    const emptied = copy('left', { data: {} });
+    expect(plan(['a'], [copy('a'), emptied])).toEqual({ create: [], update: [], empty: [] });
+    expect(plan(['a', 'left'], [copy('a'), emptied]).update).toEqual([
+      { namespace: 'left', resourceVersion: 'rv-left' },
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { gracePeriodMs } from '../../src/api/keyrevocation.ts';
+import { gracePeriodMs, reissueTimeoutMs } from '../../src/api/keyrevocation.ts';
 import { ANNOTATION_SVID_AUTHORITY_ID } from '../../src/api/well-known.ts';
 import type { Authority, Journal, JwtAuthority, X509Authority } from '../../src/core/authorities/model.ts';
 import {
@@ -12,9 +12,11 @@ import {
   type RevocationRequest,
 } from '../../src/core/revocation/assess.ts';
 import {
+  abandonedSigners,
   advanceRevocations,
   inProgress,
   noteReplacements,
+  revocationStepMessage,
   revokedUpstreamRoot,
 } from '../../src/core/revocation/progress.ts';
 import { countBySigner, svidSigners } from '../../src/core/revocation/signers.ts';
@@ -78,6 +80,7 @@ const request = (overrides: Partial<RevocationRequest> = {}): RevocationRequest 
   id: 'aa01',
   reason: 'KeyCompromise',
   gracePeriodMs: 0,
+  reissueTimeoutMs: 24 * 3_600_000,
   ...overrides,
 });
 
@@ -247,6 +250,7 @@ describe('advanceRevocations', () => {
         id: 'aa01',
         reason: 'KeyCompromise',
         gracePeriodMs: 120_000,
+        reissueTimeoutMs: 24 * 3_600_000,
         taintedIds: ['aa01'],
         rotated: true,
         taintedAt: NOW.toISOString(),
@@ -254,7 +258,8 @@ describe('advanceRevocations', () => {
       },
     ]);
     expect(result.steps.map((s) => s.step)).toEqual(['Tainted']);
-    expect(result.nextCheckAt).toBeUndefined();
+    // Waiting for SVIDs is bounded: the revocation looks again when its re-issue timeout ends.
+    expect(result.nextCheckAt).toEqual(new Date(NOW.getTime() + 24 * 3_600_000));
     expect(inProgress(result.journal)).toHaveLength(1);
   });
 
@@ -659,5 +664,99 @@ describe('bundlePublished and trustDomainProblem', () => {
       validatedAt: undefined,
     });
     expect(view.condition.message).toContain('the TrustDomain is not ready (Conflict: Conflict message)');
+  });
+});
+
+describe('a revocation a tenant cannot hold back', () => {
+  const taint = (overrides: Partial<RevocationRequest>, svids: number, unwritable = 0) =>
+    advanceRevocations({
+      journal: selfSigned,
+      now: NOW,
+      plans: [plan(assessRevocation(request(overrides), context()))],
+      svidsBySigner: new Map([['aa01', svids]]),
+      unwritableBySigner: new Map([['aa01', unwritable]]),
+    });
+  const at = (journal: Journal, offsetMs: number, svids: number, unwritable = 0) =>
+    advanceRevocations({
+      journal,
+      now: new Date(NOW.getTime() + offsetMs),
+      plans: [],
+      svidsBySigner: new Map([['aa01', svids]]),
+      unwritableBySigner: new Map([['aa01', unwritable]]),
+    });
+
+  it('KeyCompromise does not wait for a Secret its tenant made unwritable', () => {
+    const result = taint({ reissueTimeoutMs: HOUR }, 0, 2);
+    expect(result.steps.map((s) => s.step)).toEqual(['Tainted', 'Reissued', 'Revoked']);
+    expect(result.journal.revocations[0]).toMatchObject({ affectedSVIDs: 2, abandonedSVIDs: 2 });
+  });
+
+  it('another reason waits for unwritable Secrets until its re-issue timeout, then goes on without them', () => {
+    const tainted = taint({ reason: 'PolicyChange', reissueTimeoutMs: 30_000 }, 1, 1);
+    expect(tainted.steps.map((s) => s.step)).toEqual(['Tainted']);
+    expect(tainted.nextCheckAt).toEqual(new Date(NOW.getTime() + 30_000));
+    expect(at(tainted.journal, 29_999, 0, 1).steps).toEqual([]);
+    const moved = at(tainted.journal, 30_000, 0, 1);
+    expect(moved.steps.map((s) => s.step)).toEqual(['Reissued', 'Revoked']);
+    expect(moved.journal.revocations[0]?.abandonedSVIDs).toBe(1);
+    const [step] = moved.steps;
+    expect(step && revocationStepMessage('Reissued', step.record)).toContain(
+      'stopped waiting for re-issuing after 30s: 1 SVIDs',
+    );
+  });
+
+  it('waits for Trustline to re-issue at most the timeout, for KeyCompromise too', () => {
+    const tainted = taint({ reissueTimeoutMs: 60_000 }, 3);
+    expect(tainted.steps.map((s) => s.step)).toEqual(['Tainted']);
+    expect(at(tainted.journal, 59_000, 3).steps).toEqual([]);
+    expect(at(tainted.journal, 60_000, 3).steps.map((s) => s.step)).toEqual(['Reissued', 'Revoked']);
+  });
+
+  it('names the signers whose revocations no longer wait, revoked ones too, so their SVIDs are withdrawn', () => {
+    const tainted = taint({ reason: 'Superseded', gracePeriodMs: HOUR, reissueTimeoutMs: 60_000 }, 1).journal;
+    expect(abandonedSigners(tainted, new Date(NOW.getTime() + 59_000))).toEqual(new Set());
+    expect(abandonedSigners(tainted, new Date(NOW.getTime() + 60_000))).toEqual(new Set(['aa01']));
+    const reissued = at(tainted, 60_000, 0).journal;
+    const revoked = at(reissued, 60_000 + HOUR, 0).journal;
+    expect(inProgress(revoked)).toEqual([]);
+    expect(abandonedSigners(revoked, new Date(NOW.getTime() + 2 * HOUR))).toEqual(new Set(['aa01']));
+  });
+
+  it('a record written before the timeout existed waits for re-issuing unless the key was compromised', () => {
+    const legacy = (reason: RevocationRequest['reason']) => {
+      const journal = taint({ reason }, 1).journal;
+      const [record] = journal.revocations;
+      if (!record) throw new Error('no record');
+      const { reissueTimeoutMs: _dropped, ...old } = record;
+      return { ...journal, revocations: [old] };
+    };
+    expect(at(legacy('PolicyChange'), 100 * HOUR, 1).steps).toEqual([]);
+    expect(at(legacy('KeyCompromise'), 0, 1).steps.map((s) => s.step)).toEqual(['Reissued', 'Revoked']);
+  });
+
+  it('reissueTimeoutMs defaults to 10 minutes, 1 minute for KeyCompromise, and follows the spec', () => {
+    expect(reissueTimeoutMs({ reason: 'PolicyChange' })).toBe(600_000);
+    expect(reissueTimeoutMs({ reason: 'KeyCompromise' })).toBe(60_000);
+    expect(reissueTimeoutMs({ reason: 'KeyCompromise', reissueTimeout: '5s' })).toBe(5_000);
+  });
+
+  it('names withdrawn and unwritable SVIDs in the status, counting all and listing the first ones', () => {
+    const journal = taint({}, 1).journal;
+    const withdrawn = Array.from({ length: 25 }, (_, i) => `t/w${String(i).padStart(2, '0')}`);
+    const view = keyRevocationView(assessRevocation(request(), context({ journal })), {
+      remaining: 1,
+      now: NOW,
+      validatedAt: undefined,
+      published: true,
+      trustDomainProblem: undefined,
+      waitingOn: ['a/one'],
+      withdrawn,
+      unwritable: ['t/frozen'],
+    });
+    expect(view.fields).toMatchObject({ withdrawnSVIDs: 25, unwritableSVIDs: 1, unwritable: ['t/frozen'] });
+    expect(view.fields.withdrawn).toEqual(withdrawn.slice(0, 20));
+    expect(view.condition.message).toContain(
+      'SVIDs not re-issued: withdrawn from t/w00, t/w01, t/w02, t/w03, t/w04 and 20 more; left in unwritable Secrets of t/frozen, not waited for',
+    );
   });
 });

@@ -1,4 +1,9 @@
-import { gracePeriodMs, type KeyRevocation, keyRevocationSchema } from '../../api/keyrevocation.ts';
+import {
+  gracePeriodMs,
+  type KeyRevocation,
+  keyRevocationSchema,
+  reissueTimeoutMs,
+} from '../../api/keyrevocation.ts';
 import { claimedTrustDomain, type TrustDomain } from '../../api/trustdomain.ts';
 import type { Journal } from '../../core/authorities/model.ts';
 import type { UpstreamCA } from '../../core/authorities/upstream.ts';
@@ -13,6 +18,7 @@ export const requestOf = (revocation: KeyRevocation): RevocationRequest => ({
   id: revocation.spec.authority.id,
   reason: revocation.spec.reason,
   gracePeriodMs: gracePeriodMs(revocation.spec),
+  reissueTimeoutMs: reissueTimeoutMs(revocation.spec),
 });
 
 /**
@@ -56,17 +62,32 @@ export function revocationContext(options: {
   return {
     trustDomain: name,
     journal,
-    upstream:
-      upstream === undefined
-        ? undefined
-        : {
-            secret: `${operatorNamespace}/${trustDomain.spec.upstream?.secretName ?? ''}`,
-            rootIds: upstream.roots.map((root) => root.id),
-            signerRootId: upstream.rootId,
-          },
+    upstream: upstreamView(trustDomain, journal, upstream, operatorNamespace),
     others: [...others].flatMap((other) => {
       const found = journals.get(other);
       return found === undefined || found instanceof Error ? [] : [found];
     }),
   };
+}
+
+/**
+ * The upstream CA as a revocation sees it. With its Secret missing or unusable, the roots are those
+ * the journal's intermediates chain to and no signer exists: a compromised root is still cut off.
+ */
+function upstreamView(
+  trustDomain: TrustDomain,
+  journal: Journal,
+  upstream: UpstreamCA | undefined,
+  operatorNamespace: string,
+): RevocationContext['upstream'] {
+  const secretName = trustDomain.spec.upstream?.secretName;
+  if (secretName === undefined) return undefined;
+  const secret = `${operatorNamespace}/${secretName}`;
+  if (upstream !== undefined) {
+    return { secret, rootIds: upstream.roots.map((root) => root.id), signerRootId: upstream.rootId };
+  }
+  const rootIds = journal.authorities.flatMap((a) =>
+    a.type === 'X509' && a.upstream ? [a.upstream.rootId] : [],
+  );
+  return { secret, rootIds: [...new Set(rootIds)], signerRootId: '' };
 }

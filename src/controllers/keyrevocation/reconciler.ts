@@ -70,6 +70,8 @@ interface Assessed {
   remaining: number;
   outstandingPodCertificates: number;
   waitingOn: string[];
+  withdrawn: string[];
+  unwritable: string[];
   published: boolean;
   trustDomainProblem: string | undefined;
 }
@@ -118,6 +120,8 @@ export class KeyRevocationReconciler {
       remaining: assessed.remaining,
       outstandingPodCertificates: assessed.outstandingPodCertificates,
       waitingOn: assessed.waitingOn,
+      withdrawn: assessed.withdrawn,
+      unwritable: assessed.unwritable,
       published: assessed.published,
       trustDomainProblem: assessed.trustDomainProblem,
       now: this.#options.now(),
@@ -171,20 +175,26 @@ export class KeyRevocationReconciler {
     const journal = journals.get(trustDomain.spec.trustDomain);
     if (journal === undefined) return notReady('has no keys yet');
     if (journal instanceof JournalError) return notReady(`has an unreadable journal: ${journal.message}`);
-    const upstream = readUpstream(trustDomain, secrets, operatorNamespace, now());
-    if (upstream instanceof Error) return notReady(`cannot use its upstream CA: ${upstream.message}`);
+    // An unusable upstream CA does not hold a revocation up: the journal knows the roots it chains to.
+    const read = readUpstream(trustDomain, secrets, operatorNamespace, now());
+    const upstream = read instanceof Error ? undefined : read;
     const assessment = assessRevocation(
       requestOf(revocation),
       revocationContext({ trustDomain, journal, upstream, operatorNamespace, trustDomains, journals }),
     );
-    const tainted =
-      assessment.state === 'recorded' && assessment.record.reissuedAt === undefined
-        ? new Set(assessment.record.taintedIds)
-        : undefined;
+    const record = assessment.state === 'recorded' ? assessment.record : undefined;
+    const ofKey = new Set(record?.taintedIds ?? []);
+    const held = record
+      ? svidSignersOf(this.#options.registrationEntries, this.#options.svidSecrets, reference)
+      : [];
+    const names = (found: typeof held) => found.map(({ entry }) => entry).sort();
+    const signedByKey = held.filter(({ signers }) => signers.some((id) => ofKey.has(id)));
+    const unwritable = signedByKey.filter((entry) => entry.unwritable);
+    const withdrawn = held.filter((entry) => entry.withdrawnSigners.some((id) => ofKey.has(id)));
+    const tainted = record?.reissuedAt === undefined ? ofKey : undefined;
+    // KeyCompromise waits for no tenant: a Secret that cannot be written is named, not waited for.
     const waiting = tainted
-      ? svidSignersOf(this.#options.registrationEntries, this.#options.svidSecrets, reference).filter(
-          ({ signers }) => signers.some((id) => tainted.has(id)),
-        )
+      ? signedByKey.filter((entry) => !entry.unwritable || record?.reason !== 'KeyCompromise')
       : [];
     const pods = tainted
       ? outstandingPodCertificates(
@@ -201,7 +211,9 @@ export class KeyRevocationReconciler {
         waiting.reduce((sum, { signers }) => sum + signers.filter((id) => tainted?.has(id)).length, 0) +
         (waitsForPods ? pods : 0),
       outstandingPodCertificates: pods,
-      waitingOn: waiting.map(({ entry }) => entry).sort(),
+      waitingOn: names(waiting),
+      withdrawn: names(withdrawn),
+      unwritable: names(unwritable),
       published: bundlePublished(trustDomain.status, journal.bundle.sequence),
       trustDomainProblem: trustDomainProblem(trustDomain.status),
     };

@@ -23,6 +23,8 @@ import { activeAuthority, isExpired } from '../../core/authorities/lifecycle.ts'
 import type { Journal, JwtAuthority, X509Authority } from '../../core/authorities/model.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
 import { podEntryView } from '../../core/podcert/selection.ts';
+import { abandonedSigners } from '../../core/revocation/progress.ts';
+import { svidSigners } from '../../core/revocation/signers.ts';
 import {
   desiredIdentity,
   isRefusal,
@@ -30,7 +32,7 @@ import {
   x509Lifetime,
 } from '../../core/svid/desired-identity.ts';
 import { mintJwtSvid } from '../../core/svid/jwt-svid.ts';
-import { EntryReason, issuanceCause } from '../../core/svid/reasons.ts';
+import { EntryReason, issuanceCause, REFUSALS_KEEPING_SVID } from '../../core/svid/reasons.ts';
 import {
   caBundleStale,
   type DesiredIdentity,
@@ -46,6 +48,7 @@ import {
   withBundle,
   withJwtSvids,
 } from '../../core/svid/secret-data.ts';
+import { isWithdrawnAs, withdrawnSecretContent, withdrawnSigners } from '../../core/svid/withdrawal.ts';
 import { mintX509Svid } from '../../core/svid/x509-svid.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
@@ -58,7 +61,7 @@ import {
   type SigningContext,
 } from '../signing-context.ts';
 import { writeStatus } from '../status-writer.ts';
-import { type EntryRef, type SecretState, SvidSecrets } from './svid-secrets.ts';
+import { type EntryRef, isUnwritable, type SecretState, SvidSecrets } from './svid-secrets.ts';
 
 export interface EntryControllerOptions extends SigningContext {
   /** The cache of pods, when the cluster serves PodCertificateRequests. */
@@ -133,7 +136,12 @@ export class RegistrationEntryReconciler {
       return undefined;
     }
     const entry = parsed.data;
-    if (entry.metadata.deletionTimestamp) return undefined;
+    if (entry.metadata.deletionTimestamp) {
+      // A finalizer can hold a deleted entry for ever: its SVID must not outlive the claim with it.
+      if (isSecretMode(entry))
+        await this.#refuse(object, EntryReason.EntryDeleting, 'the RegistrationEntry is being deleted');
+      return undefined;
+    }
     try {
       return await this.#reconcile(object, entry, key);
     } catch (error) {
@@ -279,11 +287,12 @@ export class RegistrationEntryReconciler {
     const activeX509 = journal && activeAuthority(journal, 'X509');
     const activeJwt = journal && activeAuthority(journal, 'JWT');
     if (!journal || !activeX509 || !activeJwt || !journal.bundle.pem) {
-      await this.#refuse(
-        object,
-        EntryReason.TrustDomainNotReady,
-        `TrustDomain ${trustDomain.metadata.name} has no active authorities yet${loaded instanceof JournalError ? `: ${loaded.message}` : ''}`,
-      );
+      // A revoked signer no successor replaced yet: issuance stopped on purpose, not still starting.
+      const stopped = journal?.revocations.some((r) => r.rotated && r.replacedBy === undefined);
+      const message = stopped
+        ? `issuance is stopped: TrustDomain ${trustDomain.metadata.name} has no authority to sign with while a tainted one is revoked (see its status)`
+        : `TrustDomain ${trustDomain.metadata.name} has no active authorities yet${loaded instanceof JournalError ? `: ${loaded.message}` : ''}`;
+      await this.#refuse(object, this.#abandoned(ref, entry, journal), message);
       return { requeueAfterMs: RECHECK_MS };
     }
 
@@ -334,8 +343,19 @@ export class RegistrationEntryReconciler {
       identity,
       fraction,
       started: process.hrtime.bigint(),
+    }).catch((error: unknown) => {
+      if (isUnwritable(error)) return error;
+      throw error;
     });
     if (written === 'foreign') return this.#conflict(object, entry);
+    if (written instanceof Error) {
+      await this.#refuse(
+        object,
+        EntryReason.SecretUnwritable,
+        `Secret ${namespace}/${entry.spec.secret.name} cannot be written (${written.message}); it keeps what it holds, which a revocation names and does not wait for: make it writable (an immutable Secret must be deleted)`,
+      );
+      return { requeueAfterMs: RECHECK_MS };
+    }
     for (const warning of capped) await this.#event(entry, 'Warning', 'TTLCapped', warning);
 
     const { annotations } = written;
@@ -528,11 +548,80 @@ export class RegistrationEntryReconciler {
     return refusal !== undefined;
   }
 
-  /** Reports a refusal: status, and an event when the reason is new. Nothing issued is touched. */
+  /**
+   * The reason to give an entry whose trust domain cannot issue now: TrustDomainNotReady keeps the
+   * SVID, unless a revocation that no longer waits is cutting off the authority that signed it.
+   */
+  #abandoned(ref: EntryRef, entry: SecretModeEntry, journal: Journal | undefined): string {
+    const state = this.#secrets.state(ref, entry.spec.secret.name);
+    if (journal === undefined || state.kind !== 'owned') return EntryReason.TrustDomainNotReady;
+    // A Secret already withdrawn keeps its reason: the signers it held are remembered apart.
+    const signers = [
+      ...svidSigners({ ...state.observed, jwtKeys: (entry.spec.jwtSVIDs ?? []).map((jwt) => jwt.key) }),
+      ...withdrawnSigners(state.observed.annotations),
+    ];
+    const cut = abandonedSigners(journal, this.#options.now());
+    return signers.some((id) => cut.has(id)) ? EntryReason.AuthorityRevoked : EntryReason.TrustDomainNotReady;
+  }
+
+  /**
+   * Reports a refusal: status, and an event when the reason is new. The identity is no longer allowed
+   * for every reason but a few transient ones, so a Secret-mode entry's SVID is withdrawn with it.
+   */
   async #refuse(object: KubeObject, reason: string, message: string): Promise<void> {
-    const changed = await this.#report(object, ready(reason, message));
     const entry = registrationEntrySchema.safeParse(object);
-    if (changed && entry.success) await this.#event(entry.data, 'Warning', reason, message);
+    const withdrawal =
+      entry.success && isSecretMode(entry.data) && !REFUSALS_KEEPING_SVID.has(reason)
+        ? await this.#withdraw(entry.data, reason)
+        : undefined;
+    const said = withdrawal === undefined ? message : `${message}; ${withdrawal}`;
+    const changed = await this.#report(object, ready(reason, said));
+    if (changed && entry.success) await this.#event(entry.data, 'Warning', reason, said);
+  }
+
+  /**
+   * Takes the SVID out of the entry's Secret, keeping its bundle current, and says what happened;
+   * undefined when the Secret holds nothing of this entry's.
+   */
+  async #withdraw(entry: SecretModeEntry, reason: string): Promise<string | undefined> {
+    const namespace = entry.metadata.namespace ?? '';
+    const ref: EntryRef = { namespace, name: entry.metadata.name, uid: entry.metadata.uid ?? '' };
+    const name = entry.spec.secret.name;
+    const state = this.#secrets.state(ref, name);
+    if (state.kind !== 'owned') return undefined;
+    const content = withdrawnSecretContent({
+      secret: state.observed,
+      jwtKeys: (entry.spec.jwtSVIDs ?? []).map((jwt) => jwt.key),
+      reason,
+      bundlePem: this.#bundleOf(entry),
+    });
+    const done = `the SVID was withdrawn from Secret ${namespace}/${name}`;
+    if (isWithdrawnAs(state.observed, content)) return done;
+    try {
+      const written = await this.#secrets.write(ref, state, {
+        name,
+        data: content.data,
+        labels: entry.spec.secret.labels ?? {},
+        annotations: content.annotations,
+      });
+      if (written === 'foreign') return undefined;
+    } catch (error) {
+      if (!isUnwritable(error)) throw error;
+      return `Secret ${namespace}/${name} cannot be written (${error.message}), so it still holds the SVID: delete the Secret`;
+    }
+    this.#options.metrics.setSvidExpiry(`${namespace}/${entry.metadata.name}`, undefined);
+    await this.#event(entry, 'Warning', 'SVIDWithdrawn', `${done} (${reason})`);
+    return done;
+  }
+
+  /** The current roots of the entry's trust domain; undefined when it has no journal to take them from. */
+  #bundleOf(entry: SecretModeEntry): string | undefined {
+    const trustDomain = trustDomainSchema.safeParse(
+      this.#options.trustDomains.get(entry.spec.trustDomainRef.name),
+    );
+    if (!trustDomain.success) return undefined;
+    const journal = this.#options.journals.get(trustDomain.data.spec.trustDomain);
+    return journal === undefined || journal instanceof JournalError ? undefined : journal.bundle.pem;
   }
 
   #event(

@@ -3,7 +3,7 @@ import { LABEL_MANAGED_BY, LABEL_REGISTRATION_ENTRY, MANAGED_BY_TRUSTLINE } from
 import { labelValueFor } from '../../core/labels.ts';
 import type { ObservedSecret } from '../../core/svid/reissue.ts';
 import { type DataObject, dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
-import { isConflict } from '../../kube/errors.ts';
+import { isConflict, KubeApiError } from '../../kube/errors.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
@@ -144,6 +144,13 @@ export class SvidSecrets {
     return 'written';
   }
 }
+
+/**
+ * A write the apiserver refuses for what the Secret is, not for a race: 422 for an `immutable` Secret,
+ * 403 for a quota or a policy. Retrying soon changes nothing; the entry names it instead.
+ */
+export const isUnwritable = (error: unknown): error is KubeApiError =>
+  error instanceof KubeApiError && (error.status === 422 || error.status === 403);
 
 /** The name of the RegistrationEntry that owns a Secret, if one does. */
 export const owningEntryName = (object: KubeObject): string | undefined =>

@@ -1,5 +1,6 @@
 import { API_VERSION } from '../../api/group.ts';
 import {
+  ANNOTATION_EMPTIED,
   LABEL_CONTENT,
   LABEL_MANAGED_BY,
   LABEL_TRUST_DOMAIN_OBJECT,
@@ -30,6 +31,13 @@ const isOwnedBy = (object: DataObject, owner: Publication['owner'], content: str
 const ownerUidOf = (object: DataObject) =>
   object.metadata.ownerReferences?.find((reference) => reference.kind === 'TrustDomain')?.uid;
 
+/**
+ * Whether Trustline made this ConfigMap for the owner: its labels, or, for a copy whose labels someone
+ * stripped, the ownerReference Trustline gave it. Such a copy is put back, never left holding a key.
+ */
+const madeFor = (object: DataObject, owner: Publication['owner'], content: string) =>
+  isOwnedBy(object, owner, content) || (owner.uid !== '' && ownerUidOf(object) === owner.uid);
+
 /** The copies of a publication among the cached ConfigMaps Trustline manages. */
 export function publishedCopies(
   configMaps: readonly KubeObject[],
@@ -52,14 +60,22 @@ export function publishedCopies(
   });
 }
 
-function configMapBody(publication: Publication, namespace: string, resourceVersion?: string) {
+function configMapBody(
+  publication: Publication,
+  namespace: string,
+  resourceVersion?: string,
+  emptied?: { name: string },
+) {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: {
-      name: publication.name,
+      name: emptied?.name ?? publication.name,
       namespace,
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
+      ...(emptied === undefined
+        ? {}
+        : { annotations: { [ANNOTATION_EMPTIED]: 'the TrustDomain no longer publishes here' } }),
       labels: {
         [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
         [LABEL_TRUST_DOMAIN_OBJECT]: labelValueFor(publication.owner.name),
@@ -75,7 +91,7 @@ function configMapBody(publication: Publication, namespace: string, resourceVers
         },
       ],
     },
-    data: publication.data,
+    data: emptied === undefined ? publication.data : {},
   };
 }
 
@@ -88,9 +104,9 @@ export interface PublicationResult {
 }
 
 /**
- * Brings the cluster to the publication: puts back, creates and removes copies, and writes nothing
+ * Brings the cluster to the publication: puts back, creates and empties copies, and writes nothing
  * where a copy already matches. A ConfigMap of the same name that Trustline did not create is left
- * untouched and reported. A namespace whose write fails (a quota, a webhook, a namespace going away)
+ * untouched and reported; one it created whose labels were stripped is put back. A namespace whose write fails (a quota, a webhook, a namespace going away)
  * is reported and does not hold up the others. `afterWrite` runs after each write (a failpoint in tests).
  */
 export async function publish(
@@ -141,23 +157,28 @@ export async function publish(
       const current = dataObjectSchema.parse(
         await client.request('GET', objectPath(coreResources.configMaps, publication.name, namespace)),
       );
-      if (!isOwnedBy(current, publication.owner, publication.content)) {
+      if (!madeFor(current, publication.owner, publication.content)) {
         result.foreign.push(namespace);
         return false;
       }
-      if (sameData(current.data ?? {}, publication.data) && ownerUidOf(current) === publication.owner.uid)
+      if (
+        isOwnedBy(current, publication.owner, publication.content) &&
+        sameData(current.data ?? {}, publication.data) &&
+        ownerUidOf(current) === publication.owner.uid
+      )
         return false;
       return put(namespace, current.metadata.resourceVersion ?? '');
     });
   }
-  for (const { namespace, name, resourceVersion } of plan.remove) {
+  for (const { namespace, name, resourceVersion } of plan.empty) {
     await attempt(namespace, async () => {
       try {
-        await client.request('DELETE', objectPath(coreResources.configMaps, name, namespace), {
-          body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { resourceVersion } },
+        await client.request('PUT', objectPath(coreResources.configMaps, name, namespace), {
+          body: configMapBody(publication, namespace, resourceVersion, { name }),
         });
         return true;
       } catch (error) {
+        // Gone with its namespace: nothing is left to empty.
         if (isNotFound(error)) return false;
         throw error;
       }

@@ -146,7 +146,7 @@ function bundlePublishedCondition(
       type,
       status: 'False',
       reason: TrustDomainReason.PublishFailed,
-      message: `the bundle could not be written in ${failed.length} namespaces (retrying): ${listNames(failed.map(({ namespace, message }) => `${namespace}: ${message}`))}`,
+      message: `the bundle could not be written to ${failed.length} copies (retrying): ${listNames(failed.map(({ namespace, message }) => `${namespace}: ${message}`))}`,
     };
   }
   if (foreign.length > 0) {
@@ -222,7 +222,10 @@ export class TrustDomainReconciler {
       return undefined;
     }
     const refusal = this.#refusal(trustDomain);
-    if (refusal) {
+    // A revocation does not wait for an unrelated repair: lifetimes that are too short still let
+    // Trustline taint, rotate and publish, with the refusal reported instead of Ready.
+    const revoking = this.#revoking(trustDomain);
+    if (refusal && !(revoking && refusal.reason === TrustDomainReason.LifetimeTooShort)) {
       await this.#report(object, held ?? refusal);
       return held ? { requeueAfterMs: HELD_RECHECK_MS } : undefined;
     }
@@ -235,18 +238,16 @@ export class TrustDomainReconciler {
     if (upstream instanceof Error) {
       // Keys already issued stay as they are; the Secret is looked at again when it changes, and
       // regularly, since a certificate that is not yet valid becomes valid without any event.
-      await this.#report(
-        object,
-        held ??
-          ready(
-            upstream instanceof UpstreamError
-              ? TrustDomainReason.UpstreamInvalid
-              : upstream instanceof UpstreamNotBoundError
-                ? TrustDomainReason.UpstreamNotBound
-                : TrustDomainReason.UpstreamNotFound,
-            upstream.message,
-          ),
+      const problem = ready(
+        upstream instanceof UpstreamError
+          ? TrustDomainReason.UpstreamInvalid
+          : upstream instanceof UpstreamNotBoundError
+            ? TrustDomainReason.UpstreamNotBound
+            : TrustDomainReason.UpstreamNotFound,
+        upstream.message,
       );
+      if (revoking) return this.#revokeWithoutSigner(object, trustDomain, held ?? problem);
+      await this.#report(object, held ?? problem);
       return { requeueAfterMs: UPSTREAM_RECHECK_MS };
     }
     let stored: StoredJournal;
@@ -285,8 +286,62 @@ export class TrustDomainReconciler {
       );
       return { requeueAfterMs: UPSTREAM_RECHECK_MS };
     }
-    return this.#rotateAndPublish(object, trustDomain, upstream, stored, held);
+    return this.#rotateAndPublish(object, trustDomain, upstream, stored, held ?? refusal);
   };
+
+  /** Whether a KeyRevocation names this TrustDomain or its journal carries one under way. */
+  #revoking(trustDomain: TrustDomain): boolean {
+    if (requestsFor(this.#options.caches.keyRevocations, trustDomain.metadata.name).length > 0) return true;
+    const journal = this.#options.caches.journals.get(trustDomain.spec.trustDomain);
+    return journal !== undefined && !(journal instanceof JournalError) && inProgress(journal).length > 0;
+  }
+
+  /**
+   * A revocation on a TrustDomain whose upstream signer is unusable: the target is tainted and carried
+   * to revocation in the journal, but nothing is minted, since no successor can be signed. A tainted
+   * signer that was active leaves issuance stopped (security before availability), and status says so.
+   * The bundles go out once the upstream is repaired: they need its roots.
+   */
+  async #revokeWithoutSigner(
+    object: KubeObject,
+    trustDomain: TrustDomain,
+    problem: DesiredCondition,
+  ): Promise<ReconcileResult> {
+    const now = this.#options.now();
+    let stored: StoredJournal;
+    try {
+      stored = await this.#journals.load(trustDomain.spec.trustDomain);
+    } catch (error) {
+      if (!(error instanceof JournalError)) throw error;
+      await this.#report(
+        object,
+        ready(TrustDomainReason.JournalInvalid, `${error.message}; nothing advances`),
+      );
+      return undefined;
+    }
+    const revocations = this.#advanceRevocations(trustDomain, stored.journal, undefined, now);
+    for (const step of revocations.steps) this.#auditRevocationStep(trustDomain, step);
+    if (encodeJournal(revocations.journal) !== encodeJournal(stored.journal)) {
+      await this.#journals.save(stored, revocations.journal);
+    }
+    for (const step of revocations.steps) await this.#revocationStepEvents(trustDomain, step);
+    const journal = revocations.journal;
+    const stopped = !journal.authorities.some((a) => a.type === 'X509' && a.state === 'Active');
+    await this.#report(
+      object,
+      stopped
+        ? {
+            ...problem,
+            message: `${problem.message}; issuance is stopped: the X.509 signer is tainted by a revocation and no successor can be minted until this is repaired`,
+          }
+        : problem,
+      { authorities: authorityStatuses(journal), revocations: trustDomainRevocations(journal) },
+    );
+    const next = revocations.nextCheckAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    return {
+      requeueAfterMs: Math.min(UPSTREAM_RECHECK_MS, Math.max(0, next - now.getTime()) + THRESHOLD_SLACK_MS),
+    };
+  }
 
   /** The RegistrationEntries that use a TrustDomain, as namespace/name. */
   #users(name: string): string[] {
@@ -500,7 +555,14 @@ export class TrustDomainReconciler {
         bundleNamespaces: namespaces.length - foreign.length - failed.length,
         foreignBundleNamespaces: foreign,
       },
-      bundlePublishedCondition(namespaces.length, foreign, failed),
+      // A ClusterTrustBundle that was not written may still hold a revoked key: not published.
+      bundlePublishedCondition(
+        namespaces.length,
+        foreign,
+        trustBundleProblem
+          ? [...failed, { namespace: 'ClusterTrustBundle', message: trustBundleProblem }]
+          : failed,
+      ),
     );
     const rootExpiries = (upstream?.roots ?? [])
       .map((root) => Date.parse(root.notAfter))
@@ -552,14 +614,16 @@ export class TrustDomainReconciler {
       }
     }
     const counting = plans.length > 0 || inProgress(journal).length > 0;
+    const counts = counting
+      ? svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
+      : { reissuable: new Map(), unwritable: new Map() };
     return advanceRevocations({
       journal,
       now,
       plans,
       followers,
-      svidsBySigner: counting
-        ? svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
-        : new Map(),
+      svidsBySigner: counts.reissuable,
+      unwritableBySigner: counts.unwritable,
       podCertificates: counting ? (caches.podCertificates?.of(signerNameOf(trustDomain)) ?? []) : [],
     });
   }

@@ -91,6 +91,8 @@ export const revocationRecordSchema = z.object({
   id: z.string().min(1),
   reason: revocationReasonSchema,
   gracePeriodMs: z.int().min(0),
+  /** How long after taintedAt it waits for re-issuing; unset in records older than the field. */
+  reissueTimeoutMs: z.int().min(0).optional(),
   /** The authorities whose SVIDs are re-issued: the target, or the intermediates under an upstream root. */
   taintedIds: z.array(z.string().min(1)),
   /** Set when the target was signing, so a replacement was activated in the same write. */
@@ -100,8 +102,10 @@ export const revocationRecordSchema = z.object({
   taintedAt: instantSchema,
   /** SVIDs signed by a tainted authority when it was tainted. */
   affectedSVIDs: z.int().min(0),
-  /** When no SVID signed by a tainted authority was left. */
+  /** When no SVID signed by a tainted authority was left, or the revocation stopped waiting for them. */
   reissuedAt: instantSchema.optional(),
+  /** SVIDs still unreplaced when the revocation stopped waiting: withdrawn, or named as unwritable. */
+  abandonedSVIDs: z.int().min(0).optional(),
   revokedAt: instantSchema.optional(),
 });
 export type RevocationRecord = z.infer<typeof revocationRecordSchema>;

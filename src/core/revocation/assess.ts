@@ -12,6 +12,7 @@ export interface RevocationRequest {
   id: string;
   reason: RevocationReason;
   gracePeriodMs: number;
+  reissueTimeoutMs: number;
 }
 
 /** The upstream CA as the revocation needs it: its published roots and the root its signer uses. */

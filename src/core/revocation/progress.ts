@@ -25,8 +25,13 @@ export interface AdvanceRevocationsInput {
    * applies, so a KeyCompromise is not held up by an earlier PolicyChange's long grace.
    */
   followers?: readonly RevocationRequest[];
-  /** How many SVIDs each authority id (X.509 subject key id or JWT kid) signed, as the caches show now. */
+  /**
+   * How many SVIDs each authority id (X.509 subject key id or JWT kid) signed, as the caches show now,
+   * in Secrets Trustline can re-issue: withdrawn ones are no SVID of any authority.
+   */
   svidsBySigner: ReadonlyMap<string, number>;
+  /** The same count for Secrets the apiserver refuses to write (immutable, quota): held by their tenant. */
+  unwritableBySigner?: ReadonlyMap<string, number>;
   /** Certificates issued to PodCertificateRequests of the trust domain's signer. */
   podCertificates?: readonly PodCertificateRecord[];
 }
@@ -42,6 +47,27 @@ export interface AdvanceRevocationsResult {
 const remainingSVIDs = (ids: readonly string[], svidsBySigner: ReadonlyMap<string, number>): number =>
   ids.reduce((sum, id) => sum + (svidsBySigner.get(id) ?? 0), 0);
 
+/** When a revocation stops waiting for re-issuing, records older than the field included. */
+export const reissueDeadline = (record: RevocationRecord): number =>
+  Date.parse(record.taintedAt) +
+  (record.reissueTimeoutMs ?? (record.reason === 'KeyCompromise' ? 0 : Infinity));
+
+/** Whether a revocation no longer waits for SVIDs that are not re-issued: they are withdrawn instead. */
+export const stoppedWaiting = (record: RevocationRecord, now: Date): boolean =>
+  record.reissuedAt !== undefined || now.getTime() >= reissueDeadline(record);
+
+/**
+ * The authorities whose revocations wait for no one any more, revoked ones included: an SVID they
+ * signed that Trustline cannot replace is withdrawn rather than kept while the key is cut off.
+ */
+export function abandonedSigners(journal: Journal, now: Date): Set<string> {
+  return new Set(
+    journal.revocations
+      .filter((record) => stoppedWaiting(record, now))
+      .flatMap((record) => record.taintedIds),
+  );
+}
+
 /**
  * SPIRE's taint and revoke, as journal transitions. Pure: the clock and the SVID counts are inputs.
  * Run before advanceAuthorities, so a tainted signing authority is replaced in the same journal write;
@@ -49,6 +75,7 @@ const remainingSVIDs = (ids: readonly string[], svidsBySigner: ReadonlyMap<strin
  */
 export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevocationsResult {
   const { now, plans, svidsBySigner, followers = [], podCertificates = [] } = input;
+  const unwritable = input.unwritableBySigner ?? new Map<string, number>();
   // A key that leaked waits for no kubelet: pods holding its certificates are cut off with it.
   const waitingPods = (record: Pick<RevocationRecord, 'reason' | 'taintedIds'>) =>
     record.reason === 'KeyCompromise'
@@ -67,11 +94,14 @@ export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevoc
       id: request.id,
       reason: request.reason,
       gracePeriodMs: request.gracePeriodMs,
+      reissueTimeoutMs: request.reissueTimeoutMs,
       taintedIds,
       rotated,
       taintedAt: at,
       affectedSVIDs:
-        remainingSVIDs(taintedIds, svidsBySigner) + validPodCertificates(podCertificates, taintedIds, now),
+        remainingSVIDs(taintedIds, svidsBySigner) +
+        remainingSVIDs(taintedIds, unwritable) +
+        validPodCertificates(podCertificates, taintedIds, now),
     };
     const tainted = new Set(taintedIds);
     const type = request.kind === 'JWT' ? 'JWT' : 'X509';
@@ -95,13 +125,22 @@ export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevoc
       steps.push({ step: 'Hastened', record: next });
     }
     const pods = next.reissuedAt === undefined ? waitingPods(next) : [];
-    if (next.reissuedAt === undefined && remainingSVIDs(next.taintedIds, svidsBySigner) + pods.length === 0) {
-      next = { ...next, reissuedAt: at };
+    // A Secret its tenant made unwritable is waited for only by a reason that waits for tenants.
+    const held = next.reason === 'KeyCompromise' ? 0 : remainingSVIDs(next.taintedIds, unwritable);
+    const remaining = remainingSVIDs(next.taintedIds, svidsBySigner) + held + pods.length;
+    if (next.reissuedAt === undefined && (remaining === 0 || stoppedWaiting(next, now))) {
+      const abandoned =
+        remainingSVIDs(next.taintedIds, svidsBySigner) +
+        remainingSVIDs(next.taintedIds, unwritable) +
+        pods.length;
+      next = { ...next, reissuedAt: at, ...(abandoned > 0 ? { abandonedSVIDs: abandoned } : {}) };
       steps.push({ step: 'Reissued', record: next });
     }
     if (next.reissuedAt === undefined) {
-      // Time alone moves pod certificates past their refresh: wake for the first of them.
+      // Time alone moves pod certificates past their refresh, and brings the re-issue deadline.
       for (const pod of pods) nextCheckAt = Math.min(nextCheckAt ?? Infinity, pod.beginRefreshAt.getTime());
+      const deadline = reissueDeadline(next);
+      if (Number.isFinite(deadline)) nextCheckAt = Math.min(nextCheckAt ?? deadline, deadline);
       return next;
     }
     const graceEnds = Date.parse(next.reissuedAt) + next.gracePeriodMs;
@@ -168,7 +207,9 @@ export function revocationStepMessage(step: RevocationStepName, record: Revocati
     case 'Hastened':
       return `another KeyRevocation shortened the grace period of ${target} to ${record.gracePeriodMs / 1000}s`;
     case 'Reissued':
-      return `every SVID signed by ${target} is re-issued; it leaves the bundles after a grace period of ${record.gracePeriodMs / 1000}s`;
+      return record.abandonedSVIDs
+        ? `${target} stopped waiting for re-issuing after ${(record.reissueTimeoutMs ?? 0) / 1000}s: ${record.abandonedSVIDs} SVIDs it signed that could not be re-issued are withdrawn or named in the KeyRevocation's status; it leaves the bundles after a grace period of ${record.gracePeriodMs / 1000}s`
+        : `every SVID signed by ${target} is re-issued; it leaves the bundles after a grace period of ${record.gracePeriodMs / 1000}s`;
     case 'Revoked':
       return `${target} revoked: removed from every bundle, its private key destroyed`;
   }

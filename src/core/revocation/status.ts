@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { KeyRevocationStatus } from '../../api/keyrevocation.ts';
+import { type KeyRevocationStatus, MAX_NAMED_SVIDS } from '../../api/keyrevocation.ts';
 import type { trustDomainStatusSchema } from '../../api/trustdomain.ts';
 import type { Journal, RevocationRecord } from '../authorities/model.ts';
 import type { DesiredCondition } from '../conditions.ts';
@@ -47,6 +47,10 @@ export interface KeyRevocationObservation {
   outstandingPodCertificates?: number;
   /** The RegistrationEntries (namespace/name) whose Secrets hold them: named so a stuck one is found. */
   waitingOn: readonly string[];
+  /** Entries whose SVID of the key Trustline withdrew rather than re-issued. */
+  withdrawn?: readonly string[];
+  /** Entries whose Secret holds an SVID of the key and cannot be written (immutable, quota). */
+  unwritable?: readonly string[];
   /** Whether every bundle ConfigMap holds the bundle the journal last recorded. */
   published: boolean;
   /** Why the TrustDomain is not Ready, when it is not: a revocation under way waits for it. */
@@ -133,10 +137,19 @@ function viewOf(assessment: RevocationAssessment, observation: KeyRevocationObse
 function recordedView(
   record: RevocationRecord,
   own: boolean,
-  { remaining, waitingOn, published, validatedAt, outstandingPodCertificates = 0 }: KeyRevocationObservation,
+  observation: KeyRevocationObservation,
 ): KeyRevocationView {
+  const { remaining, waitingOn, published, validatedAt, outstandingPodCertificates = 0 } = observation;
+  const { withdrawn = [], unwritable = [] } = observation;
   const target = describeTarget(record);
   const by = own ? '' : ` (carried out for KeyRevocation ${record.requestedBy})`;
+  const heldBack = [
+    ...(withdrawn.length > 0 ? [`withdrawn from ${listEntries(withdrawn)}`] : []),
+    ...(unwritable.length > 0
+      ? [`left in unwritable Secrets of ${listEntries(unwritable)}, not waited for`]
+      : []),
+  ];
+  const notReissued = heldBack.length > 0 ? `; SVIDs not re-issued: ${heldBack.join('; ')}` : '';
   const fields: KeyRevocationView['fields'] = {
     validatedAt: validatedAt ?? record.taintedAt,
     taintedAt: record.taintedAt,
@@ -147,13 +160,19 @@ function recordedView(
     ...(record.replacedBy === undefined ? {} : { replacedBy: record.replacedBy }),
     ...(record.reissuedAt === undefined ? {} : { reissuedAt: record.reissuedAt }),
     ...(record.revokedAt === undefined ? { outstandingPodCertificates } : {}),
+    ...(withdrawn.length > 0
+      ? { withdrawnSVIDs: withdrawn.length, withdrawn: withdrawn.slice(0, MAX_NAMED_SVIDS) }
+      : {}),
+    ...(unwritable.length > 0
+      ? { unwritableSVIDs: unwritable.length, unwritable: unwritable.slice(0, MAX_NAMED_SVIDS) }
+      : {}),
   };
   if (record.revokedAt !== undefined && !published) {
     return {
       phase: 'Tainted',
       condition: ready(
         RevocationConditionReason.Publishing,
-        `${target} is revoked in the journal${by}; the bundles without it are being published`,
+        `${target} is revoked in the journal${by}; the bundles without it are being published${notReissued}`,
       ),
       fields,
     };
@@ -163,7 +182,7 @@ function recordedView(
       phase: 'Revoked',
       condition: ready(
         own ? RevocationConditionReason.Revoked : RevocationConditionReason.AlreadyRevoked,
-        `${target} was revoked at ${record.revokedAt}${by}: it is in no bundle and its private key is destroyed`,
+        `${target} was revoked at ${record.revokedAt}${by}: it is in no bundle and its private key is destroyed${notReissued}`,
         'True',
       ),
       fields: { ...fields, revokedAt: record.revokedAt },
@@ -174,7 +193,7 @@ function recordedView(
       phase: 'Tainted',
       condition: ready(
         RevocationConditionReason.Reissuing,
-        `${target} is tainted${by}; ${remaining} of ${Math.max(record.affectedSVIDs, remaining)} SVIDs it signed are still to be re-issued${waitingOn.length > 0 ? `, in the Secrets of ${listEntries(waitingOn)}` : ''}${outstandingPodCertificates > 0 ? `; ${outstandingPodCertificates} in podCertificate volumes wait for their kubelets to refresh them` : ''}`,
+        `${target} is tainted${by}; ${remaining} of ${Math.max(record.affectedSVIDs, remaining)} SVIDs it signed are still to be re-issued${waitingOn.length > 0 ? `, in the Secrets of ${listEntries(waitingOn)}` : ''}${outstandingPodCertificates > 0 ? `; ${outstandingPodCertificates} in podCertificate volumes wait for their kubelets to refresh them` : ''}${notReissued}`,
       ),
       fields,
     };
@@ -184,7 +203,7 @@ function recordedView(
     phase: 'Tainted',
     condition: ready(
       RevocationConditionReason.GracePeriod,
-      `every SVID signed by ${target} is re-issued${by}; it leaves the bundles at ${graceEnds}, when the grace period ends`,
+      `${record.abandonedSVIDs ? `${target} stopped waiting for re-issuing` : `every SVID signed by ${target} is re-issued`}${by}; it leaves the bundles at ${graceEnds}, when the grace period ends${notReissued}`,
     ),
     fields,
   };

@@ -15,7 +15,24 @@ export const EntryReason = {
   IssuanceFailed: 'IssuanceFailed',
   ServingPods: 'ServingPods',
   PodCertificatesUnavailable: 'PodCertificatesUnavailable',
+  /** The apiserver refuses every write of the Secret (immutable, a quota, a webhook). */
+  SecretUnwritable: 'SecretUnwritable',
+  /** Deleted, with a finalizer holding the object: it is no longer a claim to anything. */
+  EntryDeleting: 'EntryDeleting',
+  /** The SVID's signer is being revoked, no successor signs, and the revocation no longer waits. */
+  AuthorityRevoked: 'AuthorityRevoked',
 } as const;
+
+/**
+ * Refusals that leave an issued SVID where it is: the identity is still allowed but cannot be issued
+ * now, or Trustline may not write the Secret. Every other refusal of a Secret-mode entry withdraws it.
+ */
+export const REFUSALS_KEEPING_SVID: ReadonlySet<string> = new Set([
+  EntryReason.TrustDomainNotReady,
+  EntryReason.SecretNamespaceNotAllowed,
+  EntryReason.SecretConflict,
+  EntryReason.SecretUnwritable,
+]);
 
 /** Why an SVID was signed, as audit records, events and metrics give it. */
 export const IssuanceCause = {
