@@ -74,6 +74,8 @@ export async function measureChurn(
       spec: {
         trustDomain: `${run}.example.org`,
         ca: { ttl: '1h' },
+        // The default (1h) would be over a sixth of the CA's lifetime: LifetimeTooShort.
+        svid: { x509TTL: '10m' },
         bundle: { namespaceSelector: { matchLabels: { bench: run } } },
       },
     });
