@@ -64,7 +64,7 @@ export async function measureChurn(
     },
   });
   const result: ChurnBench = {};
-  let phase = `the first SVIDs of ${CHURN_ENTRIES} RSA-4096 entries`;
+  let phase = () => `the first SVIDs of ${CHURN_ENTRIES} RSA-4096 entries`;
   try {
     await secrets.start();
     await post(collectionPath(trustlineResource(trustDomainKind)), {
@@ -96,11 +96,12 @@ export async function measureChurn(
       operator.assertRunning();
       return serials.size === CHURN_ENTRIES;
     });
-    phase = `${CHURN_SECONDS} s of RSA-4096 churn`;
-    log(`${phase} (${CHURN_ENTRIES} entries, ttl 10s)`);
+    log(`${CHURN_SECONDS} s of RSA-4096 churn (${CHURN_ENTRIES} entries, ttl 10s)`);
     await operator.eventLoopDelay();
     counting = true;
-    const end = Date.now() + CHURN_SECONDS * 1000;
+    const started = Date.now();
+    const end = started + CHURN_SECONDS * 1000;
+    phase = () => `${((Date.now() - started) / 1000).toFixed(1)} s into ${CHURN_SECONDS} s of RSA-4096 churn`;
     while (Date.now() < end) {
       operator.assertRunning();
       await sleep(500);
@@ -109,8 +110,8 @@ export async function measureChurn(
     return { ...result, ...counts };
   } catch (error) {
     if (!(error instanceof OperatorExited)) throw error;
-    log(`${phase}: ${error.message}`);
-    return { ...result, ...counts, aborted: { phase, reason: error.message } };
+    log(`${phase()}: ${error.message}`);
+    return { ...result, ...counts, aborted: { phase: phase(), reason: error.message } };
   } finally {
     await secrets.stop();
     await operator.stop();

@@ -66,6 +66,8 @@ export async function measureEntries(
   });
   const result: EntryBench = {};
   let phase = 'the first entry';
+  /** How far the current phase got, for a report of where the operator exited. */
+  let progress = () => '';
   const issued = (names: string[]) => async () => {
     operator.assertRunning();
     return names.every((name) => ready.has(`${name}-svid`));
@@ -127,6 +129,8 @@ export async function measureEntries(
     // This scrape starts the event-loop window afresh.
     await operator.eventLoopDelay();
     const start = performance.now();
+    progress = () =>
+      `${names.filter((name) => ready.has(`${name}-svid`)).length} of ${ENTRIES} Secrets were ready ${((performance.now() - start) / 1000).toFixed(1)} s after the first create`;
     for (let i = 0; i < names.length; i += CREATE_PARALLELISM) {
       await Promise.all(names.slice(i, i + CREATE_PARALLELISM).map(create));
     }
@@ -146,6 +150,7 @@ export async function measureEntries(
     };
     await secrets.stop();
     phase = 'counting Events and audit records';
+    progress = () => '';
 
     // Events and audit records trail the Secrets a little under load: count until all are in.
     const counts = async () => ({
@@ -181,8 +186,9 @@ export async function measureEntries(
     return result;
   } catch (error) {
     if (!(error instanceof OperatorExited)) throw error;
-    log(`${phase}: ${error.message}`);
-    return { ...result, aborted: { phase, reason: error.message } };
+    const reason = [error.message, progress()].filter(Boolean).join('; ');
+    log(`${phase}: ${reason}`);
+    return { ...result, aborted: { phase, reason } };
   } finally {
     await secrets.stop();
     await operator.stop();

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -106,7 +107,14 @@ export class BenchOperator {
 
   async metrics(): Promise<string> {
     this.assertRunning();
-    return scrapeMetrics(this.#metricsUrl, this.#scrapeToken);
+    try {
+      return await scrapeMetrics(this.#metricsUrl, this.#scrapeToken);
+    } catch (error) {
+      // A scrape that fails as the process ends is the exit, not a metrics fault.
+      await Promise.race([once(this.child, 'exit'), sleep(2_000)]);
+      this.assertRunning();
+      throw error;
+    }
   }
 
   /** The event-loop delay since the previous scrape (each scrape resets the histogram). */
