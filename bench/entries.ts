@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import type { RunningControlPlane } from '../hack/controlplane/cluster.ts';
 import { API_VERSION } from '../src/api/group.ts';
 import { registrationEntryKind } from '../src/api/registrationentry.ts';
 import { trustDomainKind } from '../src/api/trustdomain.ts';
@@ -10,7 +11,8 @@ import { Informer } from '../src/kube/informer.ts';
 import { collectionPath, coreResources, trustlineResource } from '../src/kube/resources.ts';
 import type { RestClient } from '../src/kube/rest.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { startOperator, until } from './operator.ts';
+import { type EventLoopDelay, formatEventLoopDelay } from './event-loop.ts';
+import { OperatorExited, startRun, until } from './operator.ts';
 import { measureRevocation, type RevocationBench, reportRevocation } from './revocation.ts';
 import { ms, percentile } from './stats.ts';
 
@@ -23,17 +25,20 @@ const ENTRIES = 1000;
 const CREATE_PARALLELISM = 50;
 
 export interface EntryBench {
-  singleMs: number[];
-  bulk: {
+  singleMs?: number[];
+  bulk?: {
     p50: number;
     p99: number;
     totalMs: number;
     createMs: number;
     peakRssMiB: number;
-    events: number;
-    audits: number;
+    /** The operator's, from the first create until every Secret was ready. */
+    eventLoop: EventLoopDelay;
   };
-  revocation: RevocationBench;
+  records?: { events: number; audits: number };
+  revocation?: RevocationBench;
+  /** The phase during which the operator exited (the leader lost its Lease, or a crash), and why. */
+  aborted?: { phase: string; reason: string };
 }
 
 async function peakRssMiB(pid: number | undefined): Promise<number> {
@@ -51,24 +56,32 @@ const post = (client: RestClient, path: string, body: unknown) => client.request
  */
 export async function measureEntries(
   client: RestClient,
-  kubeconfig: string,
+  controlPlane: RunningControlPlane,
   log: (message: string) => void,
 ): Promise<EntryBench> {
   const run = `bench-${Date.now().toString(36)}`;
-  const operatorNamespace = `${run}-system`;
-  const namespace = `${run}-apps`;
   const auditLog = join('/tmp', `${run}-audit.log`);
-  for (const name of [operatorNamespace, namespace]) {
-    await post(client, collectionPath(coreResources.namespaces), {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name, labels: { bench: run } },
-    });
-  }
-  const operatorLog = join('/tmp', `${run}-operator.log`);
-  log(`operator log: ${operatorLog}`);
-  const operator = startOperator(kubeconfig, operatorNamespace, operatorLog, {
+  const { operator, operatorNamespace, namespace } = await startRun(client, controlPlane, run, log, {
     TRUSTLINE_AUDIT_LOG: auditLog,
+  });
+  const result: EntryBench = {};
+  let phase = 'the first entry';
+  /** How far the current phase got, for a report of where the operator exited. */
+  let progress = () => '';
+  const issued = (names: string[]) => async () => {
+    operator.assertRunning();
+    return names.every((name) => ready.has(`${name}-svid`));
+  };
+  const created = new Map<string, number>();
+  const ready = new Map<string, number>();
+  const secrets = new Informer(client, {
+    resource: { ...coreResources.secrets },
+    namespace,
+    labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}`,
+    log: createLogger('warn'),
+    onChange: (change, object) => {
+      if (change === 'added') ready.set(object.metadata.name, performance.now());
+    },
   });
   try {
     await post(client, collectionPath(trustlineResource(trustDomainKind)), {
@@ -78,17 +91,6 @@ export async function measureEntries(
       spec: {
         trustDomain: `${run}.example.org`,
         bundle: { namespaceSelector: { matchLabels: { bench: run } } },
-      },
-    });
-    const created = new Map<string, number>();
-    const ready = new Map<string, number>();
-    const secrets = new Informer(client, {
-      resource: { ...coreResources.secrets },
-      namespace,
-      labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}`,
-      log: createLogger('warn'),
-      onChange: (change, object) => {
-        if (change === 'added') ready.set(object.metadata.name, performance.now());
       },
     });
     await secrets.start();
@@ -111,27 +113,44 @@ export async function measureEntries(
 
     log('timing single entries until their Secret is in the cache');
     await create('warmup');
-    await until('the first Secret', async () => ready.has('warmup-svid'));
+    await until('the first Secret', issued(['warmup']));
+    phase = 'entries one at a time';
     const singleMs: number[] = [];
     for (let i = 0; i < 20; i += 1) {
       await create(`single-${i}`);
-      await until(`Secret single-${i}`, async () => ready.has(`single-${i}-svid`));
+      await until(`Secret single-${i}`, issued([`single-${i}`]));
       singleMs.push(latency(`single-${i}-svid`));
     }
+    result.singleMs = singleMs;
 
     log(`creating ${ENTRIES} entries at once`);
+    phase = `the ${ENTRIES}-entry burst`;
     const names = Array.from({ length: ENTRIES }, (_, i) => `bulk-${i}`);
+    // This scrape starts the event-loop window afresh.
+    await operator.eventLoopDelay();
     const start = performance.now();
+    progress = () =>
+      `${names.filter((name) => ready.has(`${name}-svid`)).length} of ${ENTRIES} Secrets were ready ${((performance.now() - start) / 1000).toFixed(1)} s after the first create`;
     for (let i = 0; i < names.length; i += CREATE_PARALLELISM) {
       await Promise.all(names.slice(i, i + CREATE_PARALLELISM).map(create));
     }
     const allCreated = performance.now();
-    await until(`${ENTRIES} Secrets`, async () => names.every((name) => ready.has(`${name}-svid`)));
+    await until(`${ENTRIES} Secrets`, issued(names));
+    const eventLoop = await operator.eventLoopDelay();
     const totalMs = performance.now() - start;
     const createMs = allCreated - start;
     const bulkMs = names.map((name) => latency(`${name}-svid`));
-    const peak = await peakRssMiB(operator.pid);
+    result.bulk = {
+      p50: percentile(bulkMs, 50),
+      p99: percentile(bulkMs, 99),
+      totalMs,
+      createMs,
+      peakRssMiB: await peakRssMiB(operator.child.pid),
+      eventLoop,
+    };
     await secrets.stop();
+    phase = 'counting Events and audit records';
+    progress = () => '';
 
     // Events and audit records trail the Secrets a little under load: count until all are in.
     const counts = async () => ({
@@ -149,40 +168,51 @@ export async function measureEntries(
     let { events, audits } = await counts();
     const countDeadline = Date.now() + 30_000;
     while ((events < ENTRIES || audits < ENTRIES) && Date.now() < countDeadline) {
+      operator.assertRunning();
       await sleep(500);
       ({ events, audits } = await counts());
     }
+    result.records = { events, audits };
     log(`revoking the active X.509 authority under all ${ENTRIES + 21} SVIDs`);
-    const revocation = await measureRevocation(client, {
+    phase = 'the revocation';
+    result.revocation = await measureRevocation(client, {
       trustDomainObject: run,
       trustDomain: `${run}.example.org`,
       operatorNamespace,
       namespace,
       bundleConfigMap: `${run}-trust-bundle`,
+      assertRunning: () => operator.assertRunning(),
     });
-    return {
-      revocation,
-      singleMs,
-      bulk: {
-        p50: percentile(bulkMs, 50),
-        p99: percentile(bulkMs, 99),
-        totalMs,
-        createMs,
-        peakRssMiB: peak,
-        events,
-        audits,
-      },
-    };
+    return result;
+  } catch (error) {
+    if (!(error instanceof OperatorExited)) throw error;
+    const reason = [error.message, progress()].filter(Boolean).join('; ');
+    log(`${phase}: ${reason}`);
+    return { ...result, aborted: { phase, reason } };
   } finally {
-    operator.kill('SIGTERM');
+    await secrets.stop();
+    await operator.stop();
   }
 }
 
-export function reportEntries({ singleMs, bulk, revocation }: EntryBench): string[] {
+export function reportEntries({ singleMs, bulk, records, revocation, aborted }: EntryBench): string[] {
   return [
-    `RegistrationEntry created → Secret in the cache, one at a time (20): p50 ${ms(percentile(singleMs, 50))}, p99 ${ms(percentile(singleMs, 99))}`,
-    `${ENTRIES} entries created at once → every Secret ready: total ${ms(bulk.totalMs)} (the creates alone took ${ms(bulk.createMs)}); per entry p50 ${ms(bulk.p50)}, p99 ${ms(bulk.p99)}`,
-    `operator peak memory (VmHWM): ${bulk.peakRssMiB.toFixed(0)} MiB; Issued events ${bulk.events} of ${ENTRIES}, audit records ${bulk.audits} of ${ENTRIES}`,
-    ...reportRevocation(revocation),
+    ...(singleMs
+      ? [
+          `RegistrationEntry created → Secret in the cache, one at a time (20): p50 ${ms(percentile(singleMs, 50))}, p99 ${ms(percentile(singleMs, 99))}`,
+        ]
+      : []),
+    ...(bulk
+      ? [
+          `${ENTRIES} entries created at once → every Secret ready: total ${ms(bulk.totalMs)} (the creates alone took ${ms(bulk.createMs)}); per entry p50 ${ms(bulk.p50)}, p99 ${ms(bulk.p99)}`,
+          `operator event-loop delay over those ${ENTRIES}: ${formatEventLoopDelay(bulk.eventLoop)}; the leader kept its Lease`,
+          `operator peak memory (VmHWM): ${bulk.peakRssMiB.toFixed(0)} MiB`,
+        ]
+      : []),
+    ...(records
+      ? [`Issued events ${records.events} of ${ENTRIES}, audit records ${records.audits} of ${ENTRIES}`]
+      : []),
+    ...(revocation ? reportRevocation(revocation) : []),
+    ...(aborted ? [`ABORTED during ${aborted.phase}: ${aborted.reason}`] : []),
   ];
 }

@@ -6,14 +6,32 @@ import { ensureControlPlane } from '../hack/controlplane/build.ts';
 import { startControlPlane, stopControlPlane } from '../hack/controlplane/cluster.ts';
 import { run } from '../hack/controlplane/process.ts';
 import { RestClient } from '../src/kube/rest.ts';
+import { measureChurn, reportChurn } from './churn.ts';
 import { measureEntries, reportEntries } from './entries.ts';
 import { benchMinting, reportMinting } from './minting.ts';
 import { measurePodCertificates, reportPodCertificates } from './pod-certificates.ts';
 import { measureWatchLatency, reportWatchLatency } from './watch-latency.ts';
 
-/** `npm run bench`: every figure in one run, on a control plane of its own. */
+/**
+ * `npm run bench`: every figure in one run, on a control plane of its own. Each operator runs as the
+ * chart runs it (its ServiceAccount, RBAC and FlowSchema; leader election on). A phase that fails is
+ * reported as such and the others still run; the exit code is then 1.
+ */
 const dir = await mkdtemp(join(tmpdir(), 'trustline-bench-'));
 const log = (message: string) => console.error(`[bench] ${message}`);
+let failed = false;
+const phase = async (name: string, measure: () => Promise<string[]>): Promise<string[]> => {
+  try {
+    const lines = await measure();
+    if (lines.some((line) => line.startsWith('ABORTED'))) failed = true;
+    return lines;
+  } catch (error) {
+    failed = true;
+    const message = error instanceof Error ? error.message : String(error);
+    log(`${name} failed: ${message}`);
+    return [`FAILED ${name}: ${message}`];
+  }
+};
 try {
   const binaries = await ensureControlPlane(log);
   const running = await startControlPlane(binaries, dir, log);
@@ -27,22 +45,31 @@ try {
       env: { ...process.env, KUBECONFIG: running.kubeconfig },
       onLine: log,
     });
-    const entries = reportEntries(await measureEntries(client, running.kubeconfig, log));
+    const entries = await phase('the RegistrationEntry phases', async () =>
+      reportEntries(await measureEntries(client, running, log)),
+    );
+    log('measuring RSA-4096 churn with 10-second TTLs');
+    const churn = await phase('the RSA-4096 churn', async () =>
+      reportChurn(await measureChurn(client, running, log)),
+    );
     log('measuring PodCertificateRequest creation → Issued, made as a node');
-    const podCertificates = reportPodCertificates(
-      await measurePodCertificates(client, running.kubeconfig, log),
+    const podCertificates = await phase('the PodCertificateRequest phases', async () =>
+      reportPodCertificates(await measurePodCertificates(client, running, log)),
     );
     log('measuring watch event delay (includes a 35 s quiet spell)');
-    const lines = [
-      ...minting,
-      ...entries,
-      ...podCertificates,
-      ...reportWatchLatency(await measureWatchLatency(client)),
-    ];
-    console.log(['', 'Trustline benchmark', ...lines.map((line) => `  ${line}`)].join('\n'));
+    const watch = await phase('the watch delay', async () =>
+      reportWatchLatency(await measureWatchLatency(client)),
+    );
+    const lines = [...minting, ...entries, ...churn, ...podCertificates, ...watch];
+    console.log(
+      ['', `Trustline benchmark, ${new Date().toISOString()}`, ...lines.map((line) => `  ${line}`)].join(
+        '\n',
+      ),
+    );
   } finally {
     await client.close();
   }
 } finally {
   await stopControlPlane(dir);
 }
+if (failed) process.exitCode = 1;

@@ -1,6 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { z } from 'zod';
+import type { RunningControlPlane } from '../hack/controlplane/cluster.ts';
 import { API_VERSION, SIGNER_DOMAIN } from '../src/api/group.ts';
 import { registrationEntryKind } from '../src/api/registrationentry.ts';
 import { trustDomainKind } from '../src/api/trustdomain.ts';
@@ -22,7 +21,8 @@ import {
   podCertificateRequestsV1,
   podWithCertificateVolume,
 } from '../test/fixtures/kubelet.ts';
-import { startOperator, until } from './operator.ts';
+import { serviceAccountsResource } from '../test/fixtures/service-accounts.ts';
+import { type BenchOperator, startRun, until } from './operator.ts';
 import { ms, percentile } from './stats.ts';
 
 const PODS = 20;
@@ -31,12 +31,6 @@ const SEQUENTIAL = 50;
 const BURST = 200;
 
 const nodes: ResourceType = { group: '', version: 'v1', plural: 'nodes', namespaced: false };
-const serviceAccounts: ResourceType = {
-  group: '',
-  version: 'v1',
-  plural: 'serviceaccounts',
-  namespaced: true,
-};
 const trustDomains = trustlineResource(trustDomainKind);
 const entries = trustlineResource(registrationEntryKind);
 
@@ -86,15 +80,6 @@ interface Answer {
   chain: string;
 }
 
-async function stopOperator(operator: ChildProcess): Promise<void> {
-  if (operator.exitCode !== null || operator.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => operator.once('exit', () => resolve()));
-  operator.kill('SIGTERM');
-  const timer = setTimeout(() => operator.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /**
  * From a PodCertificateRequest's creation to its Issued status: the operator (started here as a child
  * process) signs for `trustline.dev/<TrustDomain>`; twenty pods on one Node run as a ServiceAccount one
@@ -104,7 +89,7 @@ async function stopOperator(operator: ChildProcess): Promise<void> {
  */
 export async function measurePodCertificates(
   client: RestClient,
-  kubeconfig: string,
+  controlPlane: RunningControlPlane,
   log: (message: string) => void,
 ): Promise<PodCertificateBench> {
   const run = `pcr-${Date.now().toString(36)}`;
@@ -114,28 +99,14 @@ export async function measurePodCertificates(
   const signerName = `${SIGNER_DOMAIN}/${run}`;
   const post = (path: string, body: unknown) => client.request('POST', path, { body });
 
-  const operatorLog = join('/tmp', `${run}-operator.log`);
-  log(`operator log: ${operatorLog}`);
   const cleanup: { what: string; step: () => Promise<unknown> }[] = [];
-  let operator: ChildProcess | undefined;
+  let operator: BenchOperator | undefined;
   let requests: Informer | undefined;
   let requester: NodeRequester | undefined;
   try {
-    for (const name of [operatorNamespace, namespace]) {
-      await post(collectionPath(coreResources.namespaces), {
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name },
-      });
-    }
-    operator = startOperator(kubeconfig, operatorNamespace, operatorLog);
+    ({ operator } = await startRun(client, controlPlane, run, log));
     const running = operator;
-    const alive = () => {
-      if (running.exitCode !== null || running.signalCode !== null)
-        throw new Error(
-          `the operator exited (${running.signalCode ?? running.exitCode}); see ${operatorLog}`,
-        );
-    };
+    const alive = () => running.assertRunning();
 
     await post(collectionPath(trustDomains), {
       apiVersion: API_VERSION,
@@ -151,7 +122,7 @@ export async function measurePodCertificates(
       await post(collectionPath(nodes), { apiVersion: 'v1', kind: 'Node', metadata: { name: node } }),
     ).metadata.uid;
     const serviceAccountUID = uidSchema.parse(
-      await post(collectionPath(serviceAccounts, namespace), {
+      await post(collectionPath(serviceAccountsResource, namespace), {
         apiVersion: 'v1',
         kind: 'ServiceAccount',
         metadata: { name: 'web' },
@@ -254,7 +225,7 @@ export async function measurePodCertificates(
       return answer;
     };
 
-    requester = await NodeRequester.open(kubeconfig, node);
+    requester = await NodeRequester.open(controlPlane.kubeconfig, node);
     const nodeClient = requester;
     const total = WARMUP + SEQUENTIAL + BURST;
     log(`making ${total} kubelet keys and PKCS#10 requests`);
@@ -330,7 +301,7 @@ export async function measurePodCertificates(
         step: () => deleteAndWait(client, objectPath(coreResources.namespaces, namespace)),
       },
       { what: `Node ${node}`, step: () => deleteAndWait(client, objectPath(nodes, node)) },
-      { what: 'the operator', step: async () => operator && stopOperator(operator) },
+      { what: 'the operator', step: async () => operator?.stop() },
       {
         what: `Namespace ${operatorNamespace}`,
         step: () => deleteAndWait(client, objectPath(coreResources.namespaces, operatorNamespace)),

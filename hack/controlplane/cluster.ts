@@ -30,7 +30,7 @@ interface State extends RunningControlPlane {
 
 const STATE_FILE = 'state.json';
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.on('error', reject);

@@ -71,6 +71,16 @@ export const chartValuesSchema = z.strictObject({
     .describe(
       'Limits voluntary disruptions such as node drains to one replica at a time; a single replica can still be drained.',
     ),
+  flowSchema: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Serves the operator's leader Lease requests at the apiserver's leader-election priority level, so its own load never delays a renewal. Installing it needs the right to create FlowSchemas.",
+        ),
+    })
+    .prefault({}),
   serviceMonitor: z
     .strictObject({
       enabled: z.boolean().default(false).describe('Needs the Prometheus Operator CRDs.'),

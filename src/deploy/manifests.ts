@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { buildCrd, crdName } from '../api/crd.ts';
 import { allKinds } from '../api/kinds.ts';
 import { chartDefaults, chartValuesSchema } from './chart-values.ts';
+import { flowSchemaDocument } from './flow-schema.ts';
 import { DEFAULT_NAMESPACE, OPERATOR_NAME } from './names.ts';
 import {
   entryEditRules,
@@ -37,7 +38,7 @@ const crdFile = (plural: string) => `${crdName({ plural })}.yaml`;
  * The operator's ServiceAccount, its ClusterRole and namespaced Role, and their bindings. `names` lets the chart put Helm template
  * expressions where the kustomize base has plain names.
  */
-function rbacDocuments(names: { account: string; role: string; namespace: string }) {
+export function rbacDocuments(names: { account: string; role: string; namespace: string }) {
   return [
     {
       apiVersion: 'v1',
@@ -91,7 +92,7 @@ const binding = (
 });
 
 /** SVID Secret access across the cluster, Secret mode's default. */
-function clusterSecretDocuments(names: { account: string; role: string; namespace: string }) {
+export function clusterSecretDocuments(names: { account: string; role: string; namespace: string }) {
   const name = `${names.role}-svid-secrets`;
   return [
     {
@@ -261,6 +262,28 @@ function unwrapObject(schema: z.core.$ZodType): Record<string, z.core.$ZodType> 
   return undefined;
 }
 
+const KUSTOMIZE_SCOPES = 'cluster-scoped-kinds.json';
+
+/**
+ * kustomize's built-in schema predates flowcontrol v1, so it would give the FlowSchema a namespace; this
+ * schema names it cluster-scoped (the kinds kustomize knows keep their built-in scope).
+ */
+function kustomizeScopes(): string {
+  const { apiVersion, kind } = flowSchemaDocument(defaultWorkloadSlots);
+  const [group, version] = apiVersion.split('/');
+  const schema = {
+    swagger: '2.0',
+    info: { title: 'Kinds kustomize must treat as cluster-scoped', version: VERSION },
+    paths: {
+      [`/apis/${apiVersion}/flowschemas/{name}`]: {
+        get: { 'x-kubernetes-group-version-kind': { group, version, kind }, responses: {} },
+      },
+    },
+    definitions: {},
+  };
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
 export function renderArtifacts(): Artifacts {
   const artifacts: Artifacts = new Map();
   const crdFiles = allKinds.map((kind) => crdFile(kind.plural));
@@ -287,8 +310,10 @@ export function renderArtifacts(): Artifacts {
     toYaml({
       namespace: DEFAULT_NAMESPACE,
       resources: ['namespace.yaml', '../crd', '../rbac', '../manager'],
+      openapi: { path: KUSTOMIZE_SCOPES },
     }),
   );
+  artifacts.set(`config/default/${KUSTOMIZE_SCOPES}`, kustomizeScopes());
   artifacts.set(
     'config/manager/manager.yaml',
     toYaml(
@@ -297,6 +322,7 @@ export function renderArtifacts(): Artifacts {
       ...(chartDefaults.podDisruptionBudget.enabled
         ? [podDisruptionBudgetDocument(defaultWorkloadSlots)]
         : []),
+      ...(chartDefaults.flowSchema.enabled ? [flowSchemaDocument(defaultWorkloadSlots)] : []),
     ),
   );
   artifacts.set('config/manager/kustomization.yaml', toYaml({ resources: ['manager.yaml'] }));
@@ -322,6 +348,10 @@ export function renderArtifacts(): Artifacts {
       '.Values.podDisruptionBudget.enabled',
       helmTemplate([podDisruptionBudgetDocument(helmWorkloadSlots)]),
     ),
+  );
+  artifacts.set(
+    'charts/trustline/templates/flowschema.yaml',
+    helmIf('.Values.flowSchema.enabled', helmTemplate([flowSchemaDocument(helmWorkloadSlots)])),
   );
   artifacts.set(
     'charts/trustline/templates/servicemonitor.yaml',

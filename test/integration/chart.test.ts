@@ -1,11 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, fetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { configFromEnvironment } from '../../src/config.ts';
 import { journalSecretName } from '../../src/core/authorities/journal-codec.ts';
-import { collectionPath, coreResources, objectPath } from '../../src/kube/resources.ts';
+import { LEADER_LEASE_NAME } from '../../src/deploy/names.ts';
+import { collectionPath, coreResources, leaseResource, objectPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
+import { serviceAccountToken } from '../fixtures/service-accounts.ts';
 import { createKeyRevocation, waitForRevocation } from './key-revocations.ts';
+import { createServiceAccount } from './pod-certificates.ts';
 import { createEntry, entries, readEntry, readSecret, waitForEntry } from './registration-entries.ts';
 import { CHART, type ChartInstall, installChart } from './service-account.ts';
 import { connectWithCrds, helm, kubectl, type OperatorProcess, uniqueName, waitFor } from './support.ts';
@@ -165,6 +170,28 @@ describe('the Helm chart', () => {
   });
 });
 
+const uidSchema = z.object({ metadata: z.object({ uid: z.string() }) });
+
+/** The FlowSchema and priority level API Priority and Fairness classified a request under. */
+async function classification(
+  apiserver: { server: string; ca: string },
+  token: string,
+  request: { method: string; path: string; body?: unknown },
+) {
+  const response = await fetch(`${apiserver.server}${request.path}`, {
+    method: request.method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: request.body === undefined ? undefined : JSON.stringify(request.body),
+    dispatcher: new Agent({ connect: { ca: apiserver.ca } }),
+  });
+  await response.arrayBuffer();
+  expect(response.status, `${request.method} ${request.path}`).toBeLessThan(300);
+  return {
+    flowSchema: response.headers.get('x-kubernetes-pf-flowschema-uid'),
+    priorityLevel: response.headers.get('x-kubernetes-pf-prioritylevel-uid'),
+  };
+}
+
 /**
  * The chart installed into the real control plane, and the operator run with nothing but a token for
  * the chart's ServiceAccount: the chart's RBAC must carry issuing, renewal and revocation.
@@ -178,12 +205,26 @@ describe('least privilege: the operator on the chart RBAC alone', () => {
   let restricted: RestClient;
   let chart: ChartInstall;
   let operator: OperatorProcess;
+  let apiserver = { server: '', ca: '' };
+  let operatorNamespace = '';
+  let release = '';
 
   beforeAll(async () => {
     admin = await connectWithCrds();
     for (const namespace of [allowed, other]) await createNamespace(admin, namespace);
     chart = await installChart(admin, run, [`secretNamespaces={${allowed}}`, 'replicas=1']);
     restricted = chart.restricted;
+    operatorNamespace = chart.namespace;
+    release = chart.release;
+    const cluster = (() => {
+      const config = new KubeConfig();
+      config.loadFromFile(inject('kubeconfig'));
+      return config.getCurrentCluster();
+    })();
+    apiserver = {
+      server: cluster?.server ?? '',
+      ca: Buffer.from(cluster?.caData ?? '', 'base64').toString('utf8'),
+    };
     operator = await chart.startOperator({ TRUSTLINE_SECRET_NAMESPACES: allowed });
   });
 
@@ -229,6 +270,53 @@ describe('least privilege: the operator on the chart RBAC alone', () => {
 
     // The chart's RBAC carried all of it: the apiserver refused nothing the operator asked.
     expect(operator.log).not.toMatch(/forbidden/i);
+  });
+
+  it("serves the operator's Lease requests at leader-election priority, and not a tenant's that copies its names", async () => {
+    const uidOf = async (path: string) => uidSchema.parse(await admin.request('GET', path)).metadata.uid;
+    const flowcontrol = '/apis/flowcontrol.apiserver.k8s.io/v1';
+    const ours = await uidOf(`${flowcontrol}/flowschemas/${release}-leader-election`);
+    const leaderElection = await uidOf(`${flowcontrol}/prioritylevelconfigurations/leader-election`);
+    const generic = await uidOf(`${flowcontrol}/flowschemas/service-accounts`);
+    const operatorToken = await serviceAccountToken(admin, operatorNamespace, release);
+    const lease = objectPath(leaseResource, LEADER_LEASE_NAME, operatorNamespace);
+    expect(await classification(apiserver, operatorToken, { method: 'GET', path: lease })).toEqual({
+      flowSchema: ours,
+      priorityLevel: leaderElection,
+    });
+
+    // A tenant names its ServiceAccount and its Lease as the operator's, and is granted Leases in its namespace.
+    await createServiceAccount(admin, other, release);
+    await admin.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${other}/roles`, {
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'leases' },
+        rules: [{ apiGroups: [leaseResource.group], resources: [leaseResource.plural], verbs: ['*'] }],
+      },
+    });
+    await admin.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${other}/rolebindings`, {
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'leases' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'leases' },
+        subjects: [{ kind: 'ServiceAccount', name: release, namespace: other }],
+      },
+    });
+    const tenantToken = await serviceAccountToken(admin, other, release);
+    const tenant = await classification(apiserver, tenantToken, {
+      method: 'POST',
+      path: collectionPath(leaseResource, other),
+      body: {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: LEADER_LEASE_NAME },
+        spec: { holderIdentity: 'tenant' },
+      },
+    });
+    expect(tenant).toEqual({ flowSchema: generic, priorityLevel: expect.any(String) });
+    expect(tenant.priorityLevel).not.toBe(leaderElection);
   });
 
   it('cannot read or write Secrets outside its namespace and the listed ones, nor write TrustDomains or delete keys', async () => {

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect, inject } from 'vitest';
-import { z } from 'zod';
 import { kubeconfigFor } from '../../hack/controlplane/cluster.ts';
 import { RestClient } from '../../src/kube/rest.ts';
+import { serviceAccountToken } from '../fixtures/service-accounts.ts';
 import { helm, OperatorProcess } from './support.ts';
 
 export const CHART = 'charts/trustline';
@@ -42,15 +42,7 @@ export async function installChart(admin: RestClient, run: string, values: strin
   ]);
   expect(installed.code, installed.stderr).toBe(0);
 
-  const token = z.object({ status: z.object({ token: z.string() }) }).parse(
-    await admin.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${release}/token`, {
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
-      },
-    }),
-  ).status.token;
+  const token = await serviceAccountToken(admin, namespace, release);
   const adminConfig = new KubeConfig();
   adminConfig.loadFromFile(inject('kubeconfig'));
   const cluster = adminConfig.getCurrentCluster();
