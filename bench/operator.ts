@@ -18,6 +18,7 @@ export function startOperator(
       KUBECONFIG: kubeconfig,
       TRUSTLINE_NAMESPACE: namespace,
       TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
+      TRUSTLINE_PROBE_ADDRESS: '127.0.0.1:0',
       LOG_LEVEL: 'warn',
       POD_NAME: 'trustline-bench',
       ...env,

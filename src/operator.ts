@@ -33,7 +33,7 @@ import { type ReconcileResult, WorkQueue } from './kube/workqueue.ts';
 import { AuditLog } from './observability/audit.ts';
 import { type FailpointTrigger, failpointsFromEnvironment } from './observability/failpoints.ts';
 import { Metrics } from './observability/metrics.ts';
-import { startMetricsServer } from './observability/server.ts';
+import { startObservabilityServers } from './observability/server.ts';
 
 export interface OperatorOptions {
   config: KubeConfig;
@@ -67,7 +67,7 @@ export class Operator {
   readonly #client: RestClient;
   readonly #informers: Informer[];
   readonly #queues: WorkQueue[];
-  readonly #server: Server;
+  readonly #servers: Server[];
   readonly #elector: LeaderElector | undefined;
   readonly #log: Logger;
 
@@ -75,14 +75,14 @@ export class Operator {
     client: RestClient,
     informers: Informer[],
     queues: WorkQueue[],
-    server: Server,
+    servers: Server[],
     elector: LeaderElector | undefined,
     log: Logger,
   ) {
     this.#client = client;
     this.#informers = informers;
     this.#queues = queues;
-    this.#server = server;
+    this.#servers = servers;
     this.#elector = elector;
     this.#log = log;
   }
@@ -339,8 +339,14 @@ export class Operator {
         clusterTrustBundles && { resource: trustBundleResource, cache: clusterTrustBundles },
     });
     let synced = false;
-    const { server, address } = await startMetricsServer(metrics.registry, settings.metrics, () => synced);
-    log.info({ address: address.address, port: address.port }, 'serving metrics and health probes');
+    const servers = await startObservabilityServers({
+      registry: metrics.registry,
+      settings,
+      client,
+      now,
+      log,
+      isReady: () => synced,
+    });
     log.info({ server: client.server, namespace: settings.namespace }, 'starting caches');
     await Promise.all(informers.map((cache) => cache.start()));
     synced = true;
@@ -405,7 +411,7 @@ export class Operator {
     if (!election) {
       metrics.setLeader(true);
       startControllers();
-      return new Operator(client, informers, queues, server, undefined, log);
+      return new Operator(client, informers, queues, servers, undefined, log);
     }
     metrics.setLeader(false);
     const elector = new LeaderElector({
@@ -428,7 +434,7 @@ export class Operator {
       },
     });
     elector.start();
-    return new Operator(client, informers, queues, server, elector, log);
+    return new Operator(client, informers, queues, servers, elector, log);
   }
 
   /**
@@ -440,7 +446,9 @@ export class Operator {
     await Promise.all(this.#informers.map((informer) => informer.stop()));
     await Promise.all(this.#queues.map((queue) => queue.shutdown()));
     await this.#elector?.release();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await Promise.all(
+      this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     await this.#client.close();
     this.#log.info('stopped');
   }
