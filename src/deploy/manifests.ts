@@ -8,6 +8,7 @@ import { DEFAULT_NAMESPACE, OPERATOR_NAME } from './names.ts';
 import {
   entryEditRules,
   entryViewRules,
+  metricsReaderRules,
   operatorClusterRules,
   operatorNamespaceRules,
   svidSecretRules,
@@ -88,6 +89,14 @@ const binding = (
     name,
   },
   subjects: [{ kind: 'ServiceAccount', name: names.account, namespace: names.namespace }],
+});
+
+/** What Prometheus's ServiceAccount is bound to, so that the operator's SubjectAccessReview allows its scrapes. */
+const metricsReaderDocument = (prefix: string) => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: `${prefix}-metrics-reader` },
+  rules: metricsReaderRules,
 });
 
 /** SVID Secret access across the cluster, Secret mode's default. */
@@ -279,6 +288,7 @@ export function renderArtifacts(): Artifacts {
       ...rbacDocuments(names),
       ...clusterSecretDocuments(names),
       ...aggregatedRoleDocuments('trustline'),
+      metricsReaderDocument(OPERATOR_NAME),
     ),
   );
   artifacts.set('config/rbac/kustomization.yaml', toYaml({ resources: ['rbac.yaml'] }));
@@ -309,6 +319,7 @@ export function renderArtifacts(): Artifacts {
     helmTemplate([
       ...rbacDocuments({ account: '__ACCOUNT__', role: '__ROLE__', namespace: '__NAMESPACE__' }),
       ...aggregatedRoleDocuments('__ROLE__'),
+      metricsReaderDocument('__ROLE__'),
     ]),
   );
   artifacts.set('charts/trustline/templates/svid-secret-rbac.yaml', helmSecretTemplate());

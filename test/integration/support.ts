@@ -45,6 +45,8 @@ export function adminToken(): string {
   return token;
 }
 
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
 /** The operator's metrics certificate is self-signed, made at its start: nothing could verify it. */
 const selfSigned = new Agent({ connect: { rejectUnauthorized: false } });
 
@@ -138,12 +140,9 @@ export class OperatorProcess {
     return fetch(`http://127.0.0.1:${this.probePort()}${path}`);
   }
 
-  /** GET /metrics over HTTPS with `token` as a bearer token (none when null), as Prometheus scrapes. */
-  fetchMetrics(token: string | null = adminToken(), path = '/metrics'): Promise<Response> {
-    return fetch(`https://127.0.0.1:${this.metricsPort()}${path}`, {
-      dispatcher: selfSigned,
-      headers: token === null ? {} : { authorization: `Bearer ${token}` },
-    });
+  /** GET /metrics over HTTPS with `headers` (the admin's bearer token by default), as Prometheus scrapes. */
+  fetchMetrics(headers: Record<string, string> = bearer(adminToken())): Promise<Response> {
+    return fetch(`https://127.0.0.1:${this.metricsPort()}/metrics`, { dispatcher: selfSigned, headers });
   }
 
   /** The metrics text, scraped as the admin, failing on anything but 200. */
