@@ -60,6 +60,9 @@ describe('the container image, built as the Dockerfile builds it', () => {
     for (const devOnly of ['typescript', 'vitest', '@biomejs', 'node'])
       expect(modules).not.toContain(devOnly);
 
+    // The CRDs, so that the file passes alone as well as after the others.
+    const crds = await kubectl(['apply', '-f', 'crds/']);
+    expect(crds.code, crds.stderr).toBe(0);
     const operatorNamespace = `image-${process.pid}`;
     expect((await kubectl(['create', 'namespace', operatorNamespace])).code).toBe(0);
     const child = spawn(process.execPath, ['dist/main.js'], {
@@ -93,9 +96,12 @@ describe('the container image, built as the Dockerfile builds it', () => {
       if (child.exitCode !== null) throw new Error(`dist/main.js exited with ${child.exitCode}:\n${log}`);
       return loggedPort('serving health probes');
     });
-    await waitFor('/readyz to answer 200', async () =>
-      (await fetch(`http://127.0.0.1:${probePort}/readyz`)).status === 200 ? true : undefined,
-    );
+    await waitFor('/readyz to answer 200', async () => {
+      if (child.exitCode !== null) throw new Error(`dist/main.js exited with ${child.exitCode}:\n${log}`);
+      return (await fetch(`http://127.0.0.1:${probePort}/readyz`)).status === 200 ? true : undefined;
+    }).catch((error: unknown) => {
+      throw new Error(`${error}\n${log}`);
+    });
     expect((await fetch(`http://127.0.0.1:${probePort}/healthz`)).status).toBe(200);
     const metricsPort = loggedPort('serving metrics');
     const scraped = await fetch(`https://127.0.0.1:${metricsPort}/metrics`, {
