@@ -99,6 +99,25 @@ const metricsReaderDocument = (prefix: string) => ({
   rules: metricsReaderRules,
 });
 
+/** The chart's `metricsReaders`, bound to the metrics-reader role; none by default, so not in the kustomize base. */
+const metricsReaderBindingTemplate = () =>
+  helmIf(
+    '.Values.metricsReaders',
+    helmTemplate([
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: '__ROLE__-metrics-reader' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: '__ROLE__-metrics-reader',
+        },
+        subjects: '__BLOCK_metricsReaders__',
+      },
+    ]),
+  );
+
 /** SVID Secret access across the cluster, Secret mode's default. */
 function clusterSecretDocuments(names: { account: string; role: string; namespace: string }) {
   const name = `${names.role}-svid-secrets`;
@@ -323,6 +342,7 @@ export function renderArtifacts(): Artifacts {
     ]),
   );
   artifacts.set('charts/trustline/templates/svid-secret-rbac.yaml', helmSecretTemplate());
+  artifacts.set('charts/trustline/templates/metrics-reader-binding.yaml', metricsReaderBindingTemplate());
   artifacts.set(
     'charts/trustline/templates/deployment.yaml',
     helmTemplate([deploymentDocument(helmWorkloadSlots), metricsServiceDocument(helmWorkloadSlots)]),

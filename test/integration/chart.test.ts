@@ -165,6 +165,25 @@ describe('the Helm chart', () => {
       kind: 'ClusterRole',
       rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }],
     });
+    expect(objects.map(identify)).not.toContain('ClusterRoleBinding//trustline-metrics-reader');
+
+    const prometheus = ['kind=ServiceAccount', 'name=prometheus-k8s', 'namespace=monitoring'];
+    const bound = await template('--set', prometheus.map((value) => `metricsReaders[0].${value}`).join(','));
+    expect(
+      bound.find((object) => identify(object) === 'ClusterRoleBinding//trustline-metrics-reader'),
+    ).toMatchObject({
+      roleRef: { kind: 'ClusterRole', name: 'trustline-metrics-reader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'prometheus-k8s', namespace: 'monitoring' }],
+    });
+    const withoutKind = await helm([
+      'template',
+      'trustline',
+      CHART,
+      '--set',
+      'metricsReaders[0].name=prometheus',
+    ]);
+    expect(withoutKind.code).not.toBe(0);
+    expect(withoutKind.stderr).toMatch(/metricsReaders/);
   });
 
   it('renders Secret mode cluster-wide by default, with the operator configured to match', async () => {
