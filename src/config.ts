@@ -4,19 +4,6 @@ import { parseDuration } from './api/duration.ts';
 import { LEASE_JITTER, type LeaseTiming } from './core/leader/lease.ts';
 import { DEFAULT_NAMESPACE, LEADER_LEASE_NAME } from './deploy/names.ts';
 
-const positiveDuration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, context) => {
-      const ms = parseDuration(text);
-      if (ms === undefined || ms <= 0) {
-        context.addIssue({ code: 'custom', message: 'must be a positive duration, such as 15s or 1m' });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
 /** `host:port`, read into a host to listen on (every interface when empty) and a port. */
 const listenAddress = (fallback: string) =>
   z
@@ -34,6 +21,19 @@ const listenAddress = (fallback: string) =>
       const separator = address.lastIndexOf(':');
       const host = address.slice(0, separator).replace(/^\[|\]$/g, '');
       return { host: host === '' ? '0.0.0.0' : host, port: Number(address.slice(separator + 1)) };
+    });
+
+const positiveDuration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, context) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) {
+        context.addIssue({ code: 'custom', message: 'must be a positive duration, such as 15s or 1m' });
+        return z.NEVER;
+      }
+      return ms;
     });
 
 const environmentSchema = z.object({

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -33,7 +32,7 @@ import { type ReconcileResult, WorkQueue } from './kube/workqueue.ts';
 import { AuditLog } from './observability/audit.ts';
 import { type FailpointTrigger, failpointsFromEnvironment } from './observability/failpoints.ts';
 import { Metrics } from './observability/metrics.ts';
-import { startObservabilityServers } from './observability/server.ts';
+import { type ObservabilityServers, startObservabilityServers } from './observability/server.ts';
 
 export interface OperatorOptions {
   config: KubeConfig;
@@ -67,7 +66,7 @@ export class Operator {
   readonly #client: RestClient;
   readonly #informers: Informer[];
   readonly #queues: WorkQueue[];
-  readonly #servers: Server[];
+  readonly #server: ObservabilityServers;
   readonly #elector: LeaderElector | undefined;
   readonly #log: Logger;
 
@@ -75,14 +74,14 @@ export class Operator {
     client: RestClient,
     informers: Informer[],
     queues: WorkQueue[],
-    servers: Server[],
+    server: ObservabilityServers,
     elector: LeaderElector | undefined,
     log: Logger,
   ) {
     this.#client = client;
     this.#informers = informers;
     this.#queues = queues;
-    this.#servers = servers;
+    this.#server = server;
     this.#elector = elector;
     this.#log = log;
   }
@@ -339,7 +338,7 @@ export class Operator {
         clusterTrustBundles && { resource: trustBundleResource, cache: clusterTrustBundles },
     });
     let synced = false;
-    const servers = await startObservabilityServers({
+    const server = await startObservabilityServers({
       registry: metrics.registry,
       settings,
       client,
@@ -411,7 +410,7 @@ export class Operator {
     if (!election) {
       metrics.setLeader(true);
       startControllers();
-      return new Operator(client, informers, queues, servers, undefined, log);
+      return new Operator(client, informers, queues, server, undefined, log);
     }
     metrics.setLeader(false);
     const elector = new LeaderElector({
@@ -434,7 +433,7 @@ export class Operator {
       },
     });
     elector.start();
-    return new Operator(client, informers, queues, servers, elector, log);
+    return new Operator(client, informers, queues, server, elector, log);
   }
 
   /**
@@ -446,9 +445,7 @@ export class Operator {
     await Promise.all(this.#informers.map((informer) => informer.stop()));
     await Promise.all(this.#queues.map((queue) => queue.shutdown()));
     await this.#elector?.release();
-    await Promise.all(
-      this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
-    );
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.#client.close();
     this.#log.info('stopped');
   }

@@ -99,6 +99,11 @@ export function startMetricsServer(
   return listen(server, listenOn, 'metrics');
 }
 
+/** The probe and metrics servers, closed together as one server closes. */
+export interface ObservabilityServers {
+  close(done: () => void): void;
+}
+
 /**
  * The probe server and the metrics server as the settings ask, secure metrics checked against the
  * apiserver `client` talks to. Logs where each listens: tests and people read the ports from there.
@@ -117,7 +122,7 @@ export async function startObservabilityServers({
   now: () => Date;
   log: Logger;
   isReady: () => boolean;
-}): Promise<Server[]> {
+}): Promise<ObservabilityServers> {
   const probes = await startProbeServer(settings.probes, isReady);
   log.info({ address: probes.address.address, port: probes.address.port }, 'serving health probes');
   const tls = settings.metricsSecure ? await selfSignedServingCert(now()) : undefined;
@@ -139,5 +144,11 @@ export async function startObservabilityServers({
     log.warn(
       'metrics are served over plain HTTP to anyone who can reach the port (TRUSTLINE_METRICS_SECURE=false)',
     );
-  return [probes.server, metrics.server];
+  const servers = [probes.server, metrics.server];
+  return {
+    close: (done) =>
+      void Promise.all(
+        servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      ).then(done),
+  };
 }
