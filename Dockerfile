@@ -23,5 +23,6 @@ COPY package.json ./
 COPY --from=build /src/dist ./dist
 # The `node` user of the base image; numeric so that the kubelet can check runAsNonRoot.
 USER 1000:1000
-EXPOSE 8080
+# Metrics (HTTPS, bearer token) and probes (plain HTTP).
+EXPOSE 8080 8081
 ENTRYPOINT ["node", "dist/main.js"]

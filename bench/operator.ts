@@ -75,6 +75,7 @@ export class BenchOperator {
         KUBECONFIG: kubeconfig,
         TRUSTLINE_NAMESPACE: options.namespace,
         TRUSTLINE_METRICS_ADDRESS: `127.0.0.1:${port}`,
+        TRUSTLINE_PROBE_ADDRESS: '127.0.0.1:0',
         LOG_LEVEL: 'warn',
         POD_NAME: 'trustline-bench',
         ...options.env,
@@ -85,7 +86,7 @@ export class BenchOperator {
     return new BenchOperator(
       child,
       options.logFile,
-      `http://127.0.0.1:${port}/metrics`,
+      `https://127.0.0.1:${port}/metrics`,
       options.controlPlane.token,
     );
   }

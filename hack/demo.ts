@@ -555,8 +555,9 @@ class Demo {
         ...process.env,
         KUBECONFIG: kubeconfig,
         TRUSTLINE_NAMESPACE: operatorNamespace,
-        // Port 0: a free port, so the demo never collides with another operator on :8080.
+        // Port 0: free ports, so the demo never collides with another operator on :8080 and :8081.
         TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
+        TRUSTLINE_PROBE_ADDRESS: '127.0.0.1:0',
       },
       stdio: ['ignore', log, log],
     });

@@ -4,6 +4,25 @@ import { parseDuration } from './api/duration.ts';
 import { LEASE_JITTER, type LeaseTiming } from './core/leader/lease.ts';
 import { DEFAULT_NAMESPACE, LEADER_LEASE_NAME } from './deploy/names.ts';
 
+/** `host:port`, read into a host to listen on (every interface when empty) and a port. */
+const listenAddress = (fallback: string) =>
+  z
+    .string()
+    .regex(
+      /^(\[[0-9a-fA-F:]+\]|[^:\s]*):[0-9]{1,5}$/,
+      `must be host:port, such as ${fallback} or 127.0.0.1:0`,
+    )
+    .refine(
+      (address) => Number(address.slice(address.lastIndexOf(':') + 1)) <= 65_535,
+      'port must be at most 65535',
+    )
+    .default(fallback)
+    .transform((address) => {
+      const separator = address.lastIndexOf(':');
+      const host = address.slice(0, separator).replace(/^\[|\]$/g, '');
+      return { host: host === '' ? '0.0.0.0' : host, port: Number(address.slice(separator + 1)) };
+    });
+
 const positiveDuration = (fallback: string) =>
   z
     .string()
@@ -43,14 +62,9 @@ const positiveNumber = (fallback: number, integer: boolean) =>
 const environmentSchema = z.object({
   TRUSTLINE_NAMESPACE: z.string().min(1).optional(),
   POD_NAMESPACE: z.string().min(1).optional(),
-  TRUSTLINE_METRICS_ADDRESS: z
-    .string()
-    .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):[0-9]{1,5}$/, 'must be host:port, such as :8080 or 127.0.0.1:0')
-    .refine(
-      (address) => Number(address.slice(address.lastIndexOf(':') + 1)) <= 65_535,
-      'port must be at most 65535',
-    )
-    .default(':8080'),
+  TRUSTLINE_METRICS_ADDRESS: listenAddress(':8080'),
+  TRUSTLINE_METRICS_SECURE: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
+  TRUSTLINE_PROBE_ADDRESS: listenAddress(':8081'),
   // Empty is the same as unset, so a chart can always pass its (possibly empty) list.
   TRUSTLINE_SECRET_NAMESPACES: z
     .string()
@@ -75,6 +89,13 @@ export interface OperatorConfig {
   /** Where the journal Secrets and upstream CA Secrets live. */
   namespace: string;
   metrics: { host: string; port: number };
+  /**
+   * `/metrics` over HTTPS for callers that pass a TokenReview and a SubjectAccessReview; false: plain
+   * HTTP to anyone who can reach the port (TRUSTLINE_METRICS_SECURE=false, for local runs).
+   */
+  metricsSecure: boolean;
+  /** Where `/healthz` and `/readyz` are served, over plain HTTP without authentication, for the kubelet. */
+  probes: { host: string; port: number };
   /**
    * Namespaces where SVID Secrets may be written; every namespace when undefined, none when empty
    * (TRUSTLINE_SVID_SECRETS=false: pods get identities through podCertificate volumes only).
@@ -103,6 +124,8 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
     TRUSTLINE_NAMESPACE,
     POD_NAMESPACE,
     TRUSTLINE_METRICS_ADDRESS,
+    TRUSTLINE_METRICS_SECURE,
+    TRUSTLINE_PROBE_ADDRESS,
     TRUSTLINE_SECRET_NAMESPACES,
     TRUSTLINE_SVID_SECRETS,
     TRUSTLINE_CLUSTER_DOMAIN,
@@ -122,14 +145,14 @@ export function configFromEnvironment(environment: NodeJS.ProcessEnv = process.e
     throw new Error(
       `TRUSTLINE_RETRY_PERIOD: must be shorter than TRUSTLINE_RENEW_DEADLINE / ${LEASE_JITTER}`,
     );
-  const separator = TRUSTLINE_METRICS_ADDRESS.lastIndexOf(':');
-  const host = TRUSTLINE_METRICS_ADDRESS.slice(0, separator).replace(/^\[|\]$/g, '');
+  // Two listeners cannot share a port; port 0 picks a free one for each.
+  if (TRUSTLINE_PROBE_ADDRESS.port !== 0 && TRUSTLINE_PROBE_ADDRESS.port === TRUSTLINE_METRICS_ADDRESS.port)
+    throw new Error('TRUSTLINE_PROBE_ADDRESS: must use another port than TRUSTLINE_METRICS_ADDRESS');
   return {
     namespace: TRUSTLINE_NAMESPACE ?? POD_NAMESPACE ?? DEFAULT_NAMESPACE,
-    metrics: {
-      host: host === '' ? '0.0.0.0' : host,
-      port: Number(TRUSTLINE_METRICS_ADDRESS.slice(separator + 1)),
-    },
+    metrics: TRUSTLINE_METRICS_ADDRESS,
+    metricsSecure: TRUSTLINE_METRICS_SECURE === 'true',
+    probes: TRUSTLINE_PROBE_ADDRESS,
     secretNamespaces:
       TRUSTLINE_SVID_SECRETS === 'false'
         ? []

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -34,7 +33,7 @@ import { type ReconcileResult, WorkQueue } from './kube/workqueue.ts';
 import { AuditLog } from './observability/audit.ts';
 import { type FailpointTrigger, failpointsFromEnvironment } from './observability/failpoints.ts';
 import { Metrics } from './observability/metrics.ts';
-import { startMetricsServer } from './observability/server.ts';
+import { type ObservabilityServers, startObservabilityServers } from './observability/server.ts';
 
 export interface OperatorOptions {
   config: KubeConfig;
@@ -68,7 +67,7 @@ export class Operator {
   readonly #clients: RestClient[];
   readonly #informers: Informer[];
   readonly #queues: WorkQueue[];
-  readonly #server: Server;
+  readonly #server: ObservabilityServers;
   readonly #elector: LeaderElector | undefined;
   readonly #log: Logger;
 
@@ -76,7 +75,7 @@ export class Operator {
     clients: RestClient[],
     informers: Informer[],
     queues: WorkQueue[],
-    server: Server,
+    server: ObservabilityServers,
     elector: LeaderElector | undefined,
     log: Logger,
   ) {
@@ -355,8 +354,14 @@ export class Operator {
         clusterTrustBundles && { resource: trustBundleResource, cache: clusterTrustBundles },
     });
     let synced = false;
-    const { server, address } = await startMetricsServer(metrics.registry, settings.metrics, () => synced);
-    log.info({ address: address.address, port: address.port }, 'serving metrics and health probes');
+    const server = await startObservabilityServers({
+      registry: metrics.registry,
+      settings,
+      client,
+      now,
+      log,
+      isReady: () => synced,
+    });
     log.info({ server: client.server, namespace: settings.namespace }, 'starting caches');
     await Promise.all(informers.map((cache) => cache.start()));
     synced = true;

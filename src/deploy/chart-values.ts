@@ -88,6 +88,18 @@ export const chartValuesSchema = z.strictObject({
       labels: stringMap.default({}).describe("Labels your Prometheus's serviceMonitorSelector matches."),
     })
     .prefault({}),
+  metricsReaders: z
+    .array(
+      z.strictObject({
+        kind: z.literal('ServiceAccount'),
+        name: z.string().min(1),
+        namespace: namespaceName,
+      }),
+    )
+    .default([])
+    .describe(
+      "ServiceAccounts that may scrape /metrics (your Prometheus's), as RBAC subjects ({kind: ServiceAccount, name, namespace}) of a ClusterRoleBinding to <fullname>-metrics-reader.",
+    ),
   podAnnotations: stringMap.default({}),
   nodeSelector: stringMap.default({}),
   tolerations: z.array(z.record(z.string(), z.unknown())).default([]),

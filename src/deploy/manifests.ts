@@ -9,6 +9,7 @@ import { DEFAULT_NAMESPACE, OPERATOR_NAME } from './names.ts';
 import {
   entryEditRules,
   entryViewRules,
+  metricsReaderRules,
   operatorClusterRules,
   operatorNamespaceRules,
   svidSecretRules,
@@ -90,6 +91,33 @@ const binding = (
   },
   subjects: [{ kind: 'ServiceAccount', name: names.account, namespace: names.namespace }],
 });
+
+/** What Prometheus's ServiceAccount is bound to, so that the operator's SubjectAccessReview allows its scrapes. */
+const metricsReaderDocument = (prefix: string) => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: `${prefix}-metrics-reader` },
+  rules: metricsReaderRules,
+});
+
+/** The chart's `metricsReaders`, bound to the metrics-reader role; none by default, so not in the kustomize base. */
+const metricsReaderBindingTemplate = () =>
+  helmIf(
+    '.Values.metricsReaders',
+    helmTemplate([
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: '__ROLE__-metrics-reader' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: '__ROLE__-metrics-reader',
+        },
+        subjects: '__BLOCK_metricsReaders__',
+      },
+    ]),
+  );
 
 /** SVID Secret access across the cluster, Secret mode's default. */
 export function clusterSecretDocuments(names: { account: string; role: string; namespace: string }) {
@@ -302,6 +330,7 @@ export function renderArtifacts(): Artifacts {
       ...rbacDocuments(names),
       ...clusterSecretDocuments(names),
       ...aggregatedRoleDocuments('trustline'),
+      metricsReaderDocument(OPERATOR_NAME),
     ),
   );
   artifacts.set('config/rbac/kustomization.yaml', toYaml({ resources: ['rbac.yaml'] }));
@@ -335,9 +364,11 @@ export function renderArtifacts(): Artifacts {
     helmTemplate([
       ...rbacDocuments({ account: '__ACCOUNT__', role: '__ROLE__', namespace: '__NAMESPACE__' }),
       ...aggregatedRoleDocuments('__ROLE__'),
+      metricsReaderDocument('__ROLE__'),
     ]),
   );
   artifacts.set('charts/trustline/templates/svid-secret-rbac.yaml', helmSecretTemplate());
+  artifacts.set('charts/trustline/templates/metrics-reader-binding.yaml', metricsReaderBindingTemplate());
   artifacts.set(
     'charts/trustline/templates/deployment.yaml',
     helmTemplate([deploymentDocument(helmWorkloadSlots), metricsServiceDocument(helmWorkloadSlots)]),

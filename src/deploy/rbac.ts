@@ -46,6 +46,9 @@ export const operatorClusterRules: PolicyRule[] = [
     resources: ['clustertrustbundles'],
     verbs: [...READ, 'create', 'update', 'delete'],
   },
+  // Secure metrics: who a scraper's token names, and whether RBAC lets it read /metrics.
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
 ];
 
 /**
@@ -92,3 +95,16 @@ export const entryViewRules: PolicyRule[] = [
     verbs: READ,
   },
 ];
+
+/** A rule on URLs the apiserver serves outside its resources, such as `/metrics`. */
+export interface NonResourceRule {
+  nonResourceURLs: string[];
+  verbs: string[];
+}
+
+/**
+ * What a scraper needs to read Trustline's metrics: the operator asks the apiserver for exactly this
+ * (a SubjectAccessReview for `get` on `/metrics`). Bound to Prometheus's ServiceAccount in
+ * `<fullname>-metrics-reader`; it also lets the holder read the apiserver's own /metrics.
+ */
+export const metricsReaderRules: NonResourceRule[] = [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }];

@@ -27,8 +27,14 @@ export interface WorkloadSlots {
   monitorLabels: unknown;
 }
 
+/** `/metrics`, over HTTPS to bearer tokens RBAC allows. */
 export const METRICS_PORT = 8080;
-const METRICS_PORT_NAME = 'http-metrics';
+const METRICS_PORT_NAME = 'https-metrics';
+/** `/healthz` and `/readyz`, over plain HTTP for the kubelet; not in the Service. */
+export const PROBE_PORT = 8081;
+const PROBE_PORT_NAME = 'http-probes';
+/** Where every pod finds its ServiceAccount token; Prometheus scrapes with its own. */
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 /** The UID and GID of the `node` user in the image; numeric so that runAsNonRoot can be checked. */
 const IMAGE_USER = 1000;
 
@@ -42,7 +48,7 @@ const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fiel
 
 export function deploymentDocument(slots: WorkloadSlots) {
   const labels = selectorLabels(slots);
-  const probe = (path: string) => ({ httpGet: { path, port: METRICS_PORT_NAME }, periodSeconds: 10 });
+  const probe = (path: string) => ({ httpGet: { path, port: PROBE_PORT_NAME }, periodSeconds: 10 });
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -70,12 +76,16 @@ export function deploymentDocument(slots: WorkloadSlots) {
                 fieldEnv('POD_NAME', 'metadata.name'),
                 fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
                 env('TRUSTLINE_METRICS_ADDRESS', `:${METRICS_PORT}`),
+                env('TRUSTLINE_PROBE_ADDRESS', `:${PROBE_PORT}`),
                 env('TRUSTLINE_SVID_SECRETS', slots.svidSecrets),
                 env('TRUSTLINE_SECRET_NAMESPACES', slots.secretNamespaces),
                 env('TRUSTLINE_CLUSTER_DOMAIN', slots.clusterDomain),
                 env('LOG_LEVEL', slots.logLevel),
               ],
-              ports: [{ name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: 'TCP' }],
+              ports: [
+                { name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: 'TCP' },
+                { name: PROBE_PORT_NAME, containerPort: PROBE_PORT, protocol: 'TCP' },
+              ],
               livenessProbe: probe('/healthz'),
               readinessProbe: probe('/readyz'),
               resources: slots.resources,
@@ -131,7 +141,19 @@ export function serviceMonitorDocument(slots: WorkloadSlots) {
     metadata: { name: slots.name, namespace: slots.namespace, labels: slots.monitorLabels },
     spec: {
       selector: { matchLabels: labels },
-      endpoints: [{ port: METRICS_PORT_NAME, path: '/metrics', interval: slots.monitorInterval }],
+      endpoints: [
+        {
+          port: METRICS_PORT_NAME,
+          path: '/metrics',
+          interval: slots.monitorInterval,
+          scheme: 'https',
+          // Prometheus's own token: the operator reviews it, and `<fullname>-metrics-reader` allows it.
+          bearerTokenFile: SERVICE_ACCOUNT_TOKEN,
+          // Each replica makes its own certificate at start, and no CA vouches for it: the connection is
+          // encrypted but the server is not verified (see README, Health and metrics).
+          tlsConfig: { insecureSkipVerify: true },
+        },
+      ],
     },
   };
 }

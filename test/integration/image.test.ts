@@ -2,14 +2,17 @@ import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, fetch } from 'undici';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
 import { runCommand } from '../fixtures/command.ts';
-import { kubectl, REPO_ROOT, waitFor } from './support.ts';
+import { adminToken, kubectl, REPO_ROOT, waitFor } from './support.ts';
 
 /**
  * No container engine runs on these machines, so this test does what the Dockerfile does, step by
  * step, in empty folders: compile, install production dependencies only, copy the same files, and
- * start `node dist/main.js` against the control plane until /readyz answers.
+ * start `node dist/main.js` against the control plane until /readyz answers on the probe port and
+ * /metrics over HTTPS to a bearer token.
  */
 
 const exec = (command: string, args: string[], cwd: string) =>
@@ -57,6 +60,9 @@ describe('the container image, built as the Dockerfile builds it', () => {
     for (const devOnly of ['typescript', 'vitest', '@biomejs', 'node'])
       expect(modules).not.toContain(devOnly);
 
+    // The CRDs, so that the file passes alone as well as after the others.
+    const crds = await kubectl(['apply', '-f', 'crds/']);
+    expect(crds.code, crds.stderr).toBe(0);
     const operatorNamespace = `image-${process.pid}`;
     expect((await kubectl(['create', 'namespace', operatorNamespace])).code).toBe(0);
     const child = spawn(process.execPath, ['dist/main.js'], {
@@ -67,6 +73,7 @@ describe('the container image, built as the Dockerfile builds it', () => {
         NODE_ENV: 'production',
         TRUSTLINE_NAMESPACE: operatorNamespace,
         TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
+        TRUSTLINE_PROBE_ADDRESS: '127.0.0.1:0',
         POD_NAME: 'trustline-image',
       },
     });
@@ -78,19 +85,30 @@ describe('the container image, built as the Dockerfile builds it', () => {
     child.stderr.on('data', (chunk: Buffer) => {
       log += chunk.toString();
     });
-    const port = await waitFor('the operator to serve its probes', async () => {
+    const listening = z.object({ msg: z.string(), port: z.number() });
+    const loggedPort = (message: string) =>
+      log
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => listening.safeParse(JSON.parse(line)).data)
+        .find((line) => line?.msg === message)?.port;
+    const probePort = await waitFor('the operator to serve its probes', async () => {
       if (child.exitCode !== null) throw new Error(`dist/main.js exited with ${child.exitCode}:\n${log}`);
-      return /"msg":"serving metrics and health probes"/.test(log)
-        ? Number(/"port":(\d+)/.exec(log)?.[1])
-        : undefined;
+      return loggedPort('serving health probes');
     });
-    await waitFor('/readyz to answer 200', async () =>
-      (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined,
-    );
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(
-      /^process_cpu_seconds_total /m,
-    );
+    await waitFor('/readyz to answer 200', async () => {
+      if (child.exitCode !== null) throw new Error(`dist/main.js exited with ${child.exitCode}:\n${log}`);
+      return (await fetch(`http://127.0.0.1:${probePort}/readyz`)).status === 200 ? true : undefined;
+    }).catch((error: unknown) => {
+      throw new Error(`${error}\n${log}`);
+    });
+    expect((await fetch(`http://127.0.0.1:${probePort}/healthz`)).status).toBe(200);
+    const metricsPort = loggedPort('serving metrics');
+    const scraped = await fetch(`https://127.0.0.1:${metricsPort}/metrics`, {
+      dispatcher: new Agent({ connect: { rejectUnauthorized: false } }),
+      headers: { authorization: `Bearer ${adminToken()}` },
+    });
+    expect(await scraped.text()).toMatch(/^process_cpu_seconds_total /m);
 
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');

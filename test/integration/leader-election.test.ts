@@ -59,7 +59,7 @@ describe('leader election between two replicas', () => {
       await client.request('GET', objectPath(leaseResource, LEADER_LEASE_NAME, operatorNamespace)),
     ).spec.holderIdentity;
   const leaderMetric = async (replica: OperatorProcess) => {
-    const text = await (await fetch(`http://127.0.0.1:${replica.metricsPort()}/metrics`)).text();
+    const text = await replica.metrics();
     return new RegExp(`^${METRIC_NAMES.leader} (\\d)$`, 'm').exec(text)?.[1];
   };
 
@@ -85,7 +85,7 @@ describe('leader election between two replicas', () => {
     );
     const b = await startReplica('replica-b');
     // Ready with warm caches, but standing by.
-    expect((await fetch(`http://127.0.0.1:${b.metricsPort()}/readyz`)).status).toBe(200);
+    expect((await b.probe('/readyz')).status).toBe(200);
     expect(await leaderMetric(a)).toBe('1');
     expect(await leaderMetric(b)).toBe('0');
 

@@ -88,4 +88,33 @@ describe('the RBAC Trustline ships', () => {
     expect(await canI(operator, 'get', 'serviceaccounts', team)).toBe('yes');
     expect(await canI(operator, 'list', 'serviceaccounts', team)).toBe('no');
   });
+
+  it("lets the operator review scrapers' tokens and access, and the metrics-reader role read /metrics only", async () => {
+    expect(await canI(operator, 'create', 'tokenreviews.authentication.k8s.io')).toBe('yes');
+    expect(await canI(operator, 'create', 'subjectaccessreviews.authorization.k8s.io')).toBe('yes');
+    const scraper = `system:serviceaccount:${team}:scraper`;
+    // Not canI: it reads a slash as a subresource.
+    const canGet = async (url: string, verb = 'get') =>
+      (await kubectl(['auth', 'can-i', verb, url, `--as=${scraper}`])).stdout.trim();
+    expect(await canGet('/metrics')).toBe('no');
+    const bound = await kubectl([
+      'create',
+      'clusterrolebinding',
+      `${team}-scraper`,
+      '--clusterrole=trustline-metrics-reader',
+      `--serviceaccount=${team}:scraper`,
+    ]);
+    expect(bound.code, bound.stderr).toBe(0);
+    try {
+      // The apiserver's authorizer learns of the binding through its own cache.
+      await waitFor('the binding to reach the authorizer', async () =>
+        (await canGet('/metrics')) === 'yes' ? true : undefined,
+      );
+      expect(await canGet('/metrics', 'post')).toBe('no');
+      expect(await canGet('/logs')).toBe('no');
+      expect(await canI(scraper, 'list', 'secrets', team)).toBe('no');
+    } finally {
+      await kubectl(['delete', 'clusterrolebinding', `${team}-scraper`]);
+    }
+  });
 });

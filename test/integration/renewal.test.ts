@@ -74,7 +74,7 @@ describe('SVID renewal', () => {
       moved.status?.svid?.authorityID,
     );
 
-    const metrics = await (await fetch(`http://127.0.0.1:${operator.metricsPort()}/metrics`)).text();
+    const metrics = await operator.metrics();
     expect(metrics).toMatch(
       new RegExp(`${METRIC_NAMES.svidsIssued}\\{type="x509",reason="Renewal"\\} [1-9]`),
     );

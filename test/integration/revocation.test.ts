@@ -237,7 +237,7 @@ describe('KeyRevocation', () => {
         'revocation Revoked',
       ]),
     );
-    const metrics = await (await fetch(`http://127.0.0.1:${operator?.metricsPort()}/metrics`)).text();
+    const metrics = (await operator?.metrics()) ?? '';
     expect(metrics).toMatch(
       new RegExp(`${METRIC_NAMES.revocationRevoked}_count\\{kind="X509",reason="KeyCompromise"\\} 1`),
     );

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, fetch, type Response } from 'undici';
 import { inject } from 'vitest';
 import { RestClient } from '../../src/kube/rest.ts';
 import { type CommandResult, runCommand } from '../fixtures/command.ts';
@@ -34,6 +35,20 @@ export async function restClient(): Promise<RestClient> {
   config.loadFromFile(inject('kubeconfig'));
   return RestClient.fromKubeConfig(config);
 }
+
+/** The test control plane's admin token: a static token-file user in system:masters. */
+export function adminToken(): string {
+  const config = new KubeConfig();
+  config.loadFromFile(inject('kubeconfig'));
+  const token = config.getCurrentUser()?.token;
+  if (!token) throw new Error('the test kubeconfig has no token');
+  return token;
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** The operator's metrics certificate is self-signed, made at its start: nothing could verify it. */
+const selfSigned = new Agent({ connect: { rejectUnauthorized: false } });
 
 export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -71,7 +86,7 @@ export class OperatorProcess {
     child.stderr?.on('data', collect);
   }
 
-  /** Starts the operator with `env` added to its environment; metrics go to a free loopback port. */
+  /** Starts the operator with `env` added to its environment; metrics and probes go to free loopback ports. */
   static async start(env: Record<string, string> = {}): Promise<OperatorProcess> {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'main.ts')], {
       env: {
@@ -79,6 +94,7 @@ export class OperatorProcess {
         KUBECONFIG: inject('kubeconfig'),
         LOG_LEVEL: 'debug',
         TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
+        TRUSTLINE_PROBE_ADDRESS: '127.0.0.1:0',
         // One pod's name for every start, as a restarted container keeps it: the leader Lease is retaken at once.
         POD_NAME: 'trustline-test',
         ...env,
@@ -102,11 +118,39 @@ export class OperatorProcess {
       .map((line) => JSON.parse(line));
   }
 
-  /** The loopback port the operator serves /metrics on. */
-  metricsPort(): number {
-    const entry = this.entries().find((line) => line.msg === 'serving metrics and health probes');
-    if (typeof entry?.port !== 'number') throw new Error(`the operator logged no metrics port:\n${this.log}`);
+  #loggedPort(message: string): number {
+    const entry = this.entries().find((line) => line.msg === message);
+    if (typeof entry?.port !== 'number')
+      throw new Error(`the operator logged no "${message}" port:\n${this.log}`);
     return entry.port;
+  }
+
+  /** The loopback port the operator serves /metrics on, over HTTPS unless TRUSTLINE_METRICS_SECURE=false. */
+  metricsPort(): number {
+    return this.#loggedPort('serving metrics');
+  }
+
+  /** The loopback port the operator serves /healthz and /readyz on, over plain HTTP. */
+  probePort(): number {
+    return this.#loggedPort('serving health probes');
+  }
+
+  /** GET on the probe port, without credentials, as the kubelet probes. */
+  probe(path: string): Promise<Response> {
+    return fetch(`http://127.0.0.1:${this.probePort()}${path}`);
+  }
+
+  /** GET /metrics over HTTPS with `headers` (the admin's bearer token by default), as Prometheus scrapes. */
+  fetchMetrics(headers: Record<string, string> = bearer(adminToken())): Promise<Response> {
+    return fetch(`https://127.0.0.1:${this.metricsPort()}/metrics`, { dispatcher: selfSigned, headers });
+  }
+
+  /** The metrics text, scraped as the admin, failing on anything but 200. */
+  async metrics(): Promise<string> {
+    const response = await this.fetchMetrics();
+    const body = await response.text();
+    if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}: ${body}`);
+    return body;
   }
 
   /** Resolves with the signal or exit code once the process has ended. */

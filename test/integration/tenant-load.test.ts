@@ -30,8 +30,8 @@ const percentile = (values: number[], p: number): number => {
 };
 
 /** Gauges of the operator's own /metrics, read in one scrape (the event-loop figures reset on each). */
-async function gauges(port: number, names: string[]): Promise<number[]> {
-  const lines = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n');
+async function gauges(operator: OperatorProcess, names: string[]): Promise<number[]> {
+  const lines = (await operator.metrics()).split('\n');
   return names.map((name) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1]));
 }
 
@@ -163,7 +163,7 @@ describe('one namespace cannot stall the operator', () => {
       await secrets.stop();
     }
 
-    const [loopP99 = Number.NaN, loopMax = Number.NaN] = await gauges(operator.metricsPort(), [
+    const [loopP99 = Number.NaN, loopMax = Number.NaN] = await gauges(operator, [
       'nodejs_eventloop_lag_p99_seconds',
       'nodejs_eventloop_lag_max_seconds',
     ]);

@@ -171,8 +171,7 @@ describe('TrustDomain on a real control plane', () => {
   });
 
   it('reports authority expiry, bundle sequence and rotations as metrics', async () => {
-    const response = await fetch(`http://127.0.0.1:${operator.metricsPort()}/metrics`);
-    const text = await response.text();
+    const text = await operator.metrics();
     const stored = await readJournal(client, operatorNamespace, trustDomain);
     if (!stored) throw new Error('no journal');
     const active = activeAuthority(stored.journal, 'X509');

@@ -29,6 +29,8 @@ describe('configFromEnvironment', () => {
       expect(configFromEnvironment({ HOME: '/root', PATH: '/bin' })).toEqual({
         namespace: 'trustline-system',
         metrics: { host: '0.0.0.0', port: 8080 },
+        metricsSecure: true,
+        probes: { host: '0.0.0.0', port: 8081 },
         secretNamespaces: undefined,
         clusterDomain: 'cluster.local',
         auditLog: undefined,
@@ -159,6 +161,65 @@ describe('configFromEnvironment', () => {
 
     it('accepts port 65535', () => {
       expect(configFromEnvironment({ TRUSTLINE_METRICS_ADDRESS: ':65535' }).metrics.port).toBe(65535);
+    });
+
+    it('is served securely unless TRUSTLINE_METRICS_SECURE=false', () => {
+      expect(configFromEnvironment({}).metricsSecure).toBe(true);
+      expect(configFromEnvironment({ TRUSTLINE_METRICS_SECURE: 'true' }).metricsSecure).toBe(true);
+      expect(configFromEnvironment({ TRUSTLINE_METRICS_SECURE: 'false' }).metricsSecure).toBe(false);
+    });
+
+    it('refuses a TRUSTLINE_METRICS_SECURE that is not true or false, naming it', () => {
+      expect(() => configFromEnvironment({ TRUSTLINE_METRICS_SECURE: 'no' })).toThrow(
+        'TRUSTLINE_METRICS_SECURE: must be true or false',
+      );
+    });
+  });
+
+  describe('probe address', () => {
+    it('defaults to :8081, listening on every interface', () => {
+      expect(configFromEnvironment({}).probes).toEqual({ host: '0.0.0.0', port: 8081 });
+    });
+
+    it('reads a host and port 0, as the metrics address does', () => {
+      expect(configFromEnvironment({ TRUSTLINE_PROBE_ADDRESS: '127.0.0.1:0' }).probes).toEqual({
+        host: '127.0.0.1',
+        port: 0,
+      });
+      expect(configFromEnvironment({ TRUSTLINE_PROBE_ADDRESS: '[::1]:9091' }).probes).toEqual({
+        host: '::1',
+        port: 9091,
+      });
+    });
+
+    it.each(['8081', ':probe', '127.0.0.1:', ':70000'])(
+      'refuses %j, naming TRUSTLINE_PROBE_ADDRESS',
+      (address) => {
+        expect(() => configFromEnvironment({ TRUSTLINE_PROBE_ADDRESS: address })).toThrow(
+          /^TRUSTLINE_PROBE_ADDRESS: /,
+        );
+      },
+    );
+
+    it('names the example of its own default when the form is wrong', () => {
+      expect(() => configFromEnvironment({ TRUSTLINE_PROBE_ADDRESS: 'localhost' })).toThrow(
+        'TRUSTLINE_PROBE_ADDRESS: must be host:port, such as :8081 or 127.0.0.1:0',
+      );
+    });
+
+    it('refuses the port of the metrics address, and allows port 0 for both', () => {
+      expect(() =>
+        configFromEnvironment({
+          TRUSTLINE_METRICS_ADDRESS: ':9000',
+          TRUSTLINE_PROBE_ADDRESS: '127.0.0.1:9000',
+        }),
+      ).toThrow('TRUSTLINE_PROBE_ADDRESS: must use another port than TRUSTLINE_METRICS_ADDRESS');
+      expect(
+        configFromEnvironment({
+          TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
+          TRUSTLINE_PROBE_ADDRESS: '127.0.0.1:0',
+        }).probes.port,
+      ).toBe(0);
     });
   });
 });
