@@ -46,6 +46,12 @@ export interface OperatorOptions {
   onLeadershipLost?: () => void;
 }
 
+/**
+ * How long a stopping replica lets reconciles in flight finish (one may wait on a queue of RSA keys);
+ * the rest are cut off, which any reconcile survives.
+ */
+const SHUTDOWN_GRACE_MS = 5_000;
+
 /** How long pod events gather before the entries of their namespace count their pods again. */
 const POD_CHANGE_BATCH_MS = 1_000;
 
@@ -64,7 +70,8 @@ const references = (object: KubeObject) => referencesSchema.safeParse(object).da
 
 /** Trustline's controllers with their caches and queues: started together, stopped together. */
 export class Operator {
-  readonly #clients: RestClient[];
+  readonly #client: RestClient;
+  readonly #leaseClient: RestClient | undefined;
   readonly #informers: Informer[];
   readonly #queues: WorkQueue[];
   readonly #server: ObservabilityServers;
@@ -72,14 +79,16 @@ export class Operator {
   readonly #log: Logger;
 
   private constructor(
-    clients: RestClient[],
+    client: RestClient,
+    leaseClient: RestClient | undefined,
     informers: Informer[],
     queues: WorkQueue[],
     server: ObservabilityServers,
     elector: LeaderElector | undefined,
     log: Logger,
   ) {
-    this.#clients = clients;
+    this.#client = client;
+    this.#leaseClient = leaseClient;
     this.#informers = informers;
     this.#queues = queues;
     this.#server = server;
@@ -429,7 +438,7 @@ export class Operator {
     if (!election) {
       metrics.setLeader(true);
       startControllers();
-      return new Operator([client], informers, queues, server, undefined, log);
+      return new Operator(client, undefined, informers, queues, server, undefined, log);
     }
     metrics.setLeader(false);
     // A connection pool of its own and no rate limit: renewal never waits behind reconciles.
@@ -454,7 +463,7 @@ export class Operator {
       },
     });
     elector.start();
-    return new Operator([client, leaseClient], informers, queues, server, elector, log);
+    return new Operator(client, leaseClient, informers, queues, server, elector, log);
   }
 
   /**
@@ -464,10 +473,15 @@ export class Operator {
   async stop(): Promise<void> {
     await this.#elector?.abort();
     await Promise.all(this.#informers.map((informer) => informer.stop()));
-    await Promise.all(this.#queues.map((queue) => queue.shutdown()));
+    const drained = await Promise.all(this.#queues.map((queue) => queue.shutdown(SHUTDOWN_GRACE_MS)));
+    if (drained.includes(false)) {
+      // No write of this replica may land once the Lease is released and a standby takes over.
+      this.#log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'reconciles still running at shutdown are cut off');
+      await this.#client.destroy();
+    }
     await this.#elector?.release();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await Promise.all(this.#clients.map((client) => client.close()));
+    await Promise.all([this.#client.close(), this.#leaseClient?.close()]);
     this.#log.info('stopped');
   }
 }

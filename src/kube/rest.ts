@@ -36,6 +36,7 @@ export class RestClient {
   readonly server: string;
   readonly #config: KubeConfig;
   readonly #dispatcher: Dispatcher;
+  #destroyed = false;
   readonly #bucket: TokenBucket | undefined;
 
   private constructor(
@@ -157,6 +158,12 @@ export class RestClient {
   }
 
   async close(): Promise<void> {
-    await this.#dispatcher.close();
+    if (!this.#destroyed) await this.#dispatcher.close();
+  }
+
+  /** Aborts every request under way and refuses new ones. */
+  async destroy(): Promise<void> {
+    this.#destroyed = true;
+    await this.#dispatcher.destroy();
   }
 }

@@ -132,8 +132,11 @@ export class WorkQueue {
     this.#delayed.set(key, { at, timer });
   }
 
-  /** Stops taking work, drops delayed keys, and waits for reconciles in flight to finish. */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops taking work, drops delayed keys, and waits for reconciles in flight to finish, at most
+   * `graceMs`; says whether they all did.
+   */
+  async shutdown(graceMs = Number.POSITIVE_INFINITY): Promise<boolean> {
     this.#shuttingDown = true;
     for (const { timer } of this.#delayed.values()) clearTimeout(timer);
     this.#delayed.clear();
@@ -141,7 +144,16 @@ export class WorkQueue {
     this.#flows.clear();
     this.#waiting = 0;
     this.#queued.clear();
-    if (this.#active.size > 0) await new Promise<void>((resolve) => this.#idle.add(resolve));
+    if (this.#active.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      new Promise<true>((resolve) => this.#idle.add(() => resolve(true))),
+      ...(Number.isFinite(graceMs)
+        ? [new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)))]
+        : []),
+    ]);
+    clearTimeout(timer);
+    return drained;
   }
 
   /** The first flow in round-robin order that may start a key now. */

@@ -340,7 +340,41 @@ describe('WorkQueue', () => {
 
   it('shutdown of an idle queue resolves at once', async () => {
     const q = queue(async () => undefined);
-    await expect(q.shutdown()).resolves.toBeUndefined();
+    await expect(q.shutdown()).resolves.toBe(true);
+  });
+
+  it('shutdown with a grace period stops waiting for a reconcile that outlasts it, and says so', async () => {
+    const gate = deferred();
+    const q = queue(async () => {
+      await gate.promise;
+      return undefined;
+    });
+    q.add('stuck');
+    await flush();
+    let drained: boolean | undefined;
+    const stopping = q.shutdown(5_000).then((result) => {
+      drained = result;
+    });
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(drained).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    await stopping;
+    expect(drained).toBe(false);
+    gate.resolve();
+  });
+
+  it('shutdown with a grace period says the queue drained when reconciles end in time', async () => {
+    const gate = deferred();
+    const q = queue(async () => {
+      await gate.promise;
+      return undefined;
+    });
+    q.add('quick');
+    await flush();
+    const stopping = q.shutdown(5_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    gate.resolve();
+    await expect(stopping).resolves.toBe(true);
   });
 
   it('token bucket lets a burst run at once and spaces the rest by the rate', async () => {
