@@ -6,6 +6,7 @@ import {
   BUNDLE_PEM_KEY,
   LABEL_MANAGED_BY,
   MANAGED_BY_TRUSTLINE,
+  OIDC_DISCOVERY_KEY,
 } from '../../src/api/well-known.ts';
 import { clusterTrustBundleName } from '../../src/core/bundle/cluster-trust-bundle.ts';
 import { collectionPath, coreResources, objectPath } from '../../src/kube/resources.ts';
@@ -33,10 +34,14 @@ import {
   readConfigMap,
   readJournal,
   readTrustDomain,
+  trustDomains,
   waitForReady,
 } from './trust-domains.ts';
 
-const clusterTrustBundleSchema = z.object({ spec: z.object({ trustBundle: z.string() }) });
+const clusterTrustBundleSchema = z.object({
+  metadata: z.object({ labels: z.record(z.string(), z.string()).optional() }),
+  spec: z.object({ trustBundle: z.string() }),
+});
 
 /**
  * A hostile namespace owner against revocation and withdrawal, on the real control plane: whatever
@@ -51,6 +56,7 @@ describe('a revocation a tenant cannot hold hostage', () => {
   const hostile = `${run}-hostile`;
   const granted = `${run}-granted`;
   const stripper = `${run}-stripper`;
+  const oidcName = `${run}-oidc`;
   const namespaces = [innocent, hostile, granted];
   const self = `${run}-self`;
   const up = `${run}-up`;
@@ -259,10 +265,22 @@ describe('a revocation a tenant cannot hold hostage', () => {
     expect(refused.status?.conditions?.[0]?.message).toContain('issuance is stopped');
   });
 
-  it('re-asserts a bundle copy whose labels a tenant stripped during a revocation, and names one it took over', async () => {
+  it('re-asserts copies whose labels were stripped during a revocation, and names the ones a tenant took over', async () => {
     await createNamespace(client, stripper, label);
+    // The tenant's namespace also holds the OIDC document.
+    await patch(objectPath(trustDomains, self), {
+      spec: {
+        jwt: { issuer: `https://${run}.self.example.org` },
+        oidc: { namespace: stripper, configMapName: oidcName },
+      },
+    });
+    await waitFor('the OIDC document', async () => {
+      const copy = await readConfigMap(client, stripper, oidcName);
+      return copy?.data?.[OIDC_DISCOVERY_KEY] ? copy : undefined;
+    });
     const copies = await publishedBundles(client, [hostile, stripper], bundleName);
     expect(copies[0]?.[BUNDLE_PEM_KEY]).toContain('BEGIN CERTIFICATE');
+    const trustBundlePath = objectPath(CTB_V1, clusterTrustBundleName(`trustline.dev/${self}`));
     const stored = await readJournal(client, operatorNamespace, `${run}.self.example.org`);
     if (!stored) throw new Error('no journal');
     const compromised = activeX509(stored.journal);
@@ -274,16 +292,29 @@ describe('a revocation a tenant cannot hold hostage', () => {
       gracePeriod: '15s',
     });
     await waitForRevocation(client, name, 'Tainted');
-    // One tenant strips Trustline's labels; the other strips its ownerReference too.
+    // One tenant strips Trustline's labels; the other strips its ownerReference too, from the bundle
+    // and the OIDC document; and someone allowed to edit ClusterTrustBundles strips its labels.
     await patch(objectPath(coreResources.configMaps, bundleName, hostile), { metadata: { labels: null } });
-    await patch(objectPath(coreResources.configMaps, bundleName, stripper), {
-      metadata: { labels: null, ownerReferences: null },
-    });
+    for (const configMap of [bundleName, oidcName]) {
+      await patch(objectPath(coreResources.configMaps, configMap, stripper), {
+        metadata: { labels: null, ownerReferences: null },
+      });
+    }
+    await patch(trustBundlePath, { metadata: { labels: null } });
     const takenOver = await readConfigMap(client, stripper, bundleName);
 
     const revoked = await waitForRevocation(client, name, 'Revoked', 'Revoked', 90_000);
     expect(readyMessage(revoked)).toContain('copies Trustline does not own were left as they are');
     expect(readyMessage(revoked)).toContain(stripper);
+    expect(readyMessage(revoked)).toContain(`OIDC ConfigMap ${stripper}/${oidcName}`);
+    const trustBundle = await waitFor('the stripped ClusterTrustBundle to be put back', async () => {
+      const found = clusterTrustBundleSchema.parse(await client.request('GET', trustBundlePath));
+      return found.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_TRUSTLINE &&
+        !holdsCertificate(found.spec.trustBundle, compromised.certificate)
+        ? found
+        : undefined;
+    });
+    expect(trustBundle.spec.trustBundle).toContain('BEGIN CERTIFICATE');
     const reasserted = await waitFor("the stripped copy to be Trustline's again", async () => {
       const copy = await readConfigMap(client, hostile, bundleName);
       return copy?.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_TRUSTLINE ? copy : undefined;
