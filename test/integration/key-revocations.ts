@@ -102,6 +102,10 @@ const certificateBlocks = (pem: string): string[] =>
 
 const derBase64 = (pem: string) => new X509Certificate(pem).raw.toString('base64');
 
+/** Whether a PEM document holds the certificate, however its blocks are wrapped. */
+export const holdsCertificate = (text: string, certificate: string): boolean =>
+  certificateBlocks(text).map(derBase64).includes(derBase64(certificate));
+
 /** What identifies a key wherever it is published: its certificate, its public point, its kid. */
 export interface PublishedKey {
   /** X.509 authorities and upstream roots: the certificate, PEM. */

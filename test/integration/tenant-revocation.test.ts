@@ -1,20 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   ANNOTATION_SVID_AUTHORITY_ID,
   ANNOTATION_SVID_WITHDRAWN,
   BUNDLE_PEM_KEY,
+  LABEL_MANAGED_BY,
+  MANAGED_BY_TRUSTLINE,
+  OIDC_DISCOVERY_KEY,
 } from '../../src/api/well-known.ts';
+import { clusterTrustBundleName } from '../../src/core/bundle/cluster-trust-bundle.ts';
 import { collectionPath, coreResources, objectPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
 import {
   createKeyRevocation,
   expectNotPublished,
+  holdsCertificate,
   keyRevocations,
   publishedBundles,
   publishedKeyOfCertificate,
   readyMessage,
   waitForRevocation,
 } from './key-revocations.ts';
+import { CTB_V1 } from './pod-certificates.ts';
 import { createEntry, entries, readEntry, readSecret, waitForEntry } from './registration-entries.ts';
 import { connectWithCrds, OperatorProcess, uniqueName, waitFor } from './support.ts';
 import {
@@ -23,11 +30,18 @@ import {
   createTrustDomain,
   deleteTrustDomains,
   makeCA,
-  putSecret,
+  putUpstreamSecret,
   readConfigMap,
   readJournal,
+  readTrustDomain,
+  trustDomains,
   waitForReady,
 } from './trust-domains.ts';
+
+const clusterTrustBundleSchema = z.object({
+  metadata: z.object({ labels: z.record(z.string(), z.string()).optional() }),
+  spec: z.object({ trustBundle: z.string() }),
+});
 
 /**
  * A hostile namespace owner against revocation and withdrawal, on the real control plane: whatever
@@ -41,6 +55,8 @@ describe('a revocation a tenant cannot hold hostage', () => {
   const innocent = `${run}-innocent`;
   const hostile = `${run}-hostile`;
   const granted = `${run}-granted`;
+  const stripper = `${run}-stripper`;
+  const oidcName = `${run}-oidc`;
   const namespaces = [innocent, hostile, granted];
   const self = `${run}-self`;
   const up = `${run}-up`;
@@ -186,13 +202,14 @@ describe('a revocation a tenant cannot hold hostage', () => {
     expect(revoked.status?.unwritable).toContain(`${hostile}/frozen2`);
   });
 
-  it('advances a KeyCompromise while the upstream Secret is missing, and stops issuance', async () => {
+  it('revokes an upstream root while the upstream Secret is missing: Revoked, issuance stopped, the root out of every copy', async () => {
     const root = await makeCA(`CN=${run} root`);
+    const spare = await makeCA(`CN=${run} spare root`);
     const signer = await makeCA(`CN=${run} signer`, root);
-    await putSecret(client, operatorNamespace, `${run}-upstream`, {
+    await putUpstreamSecret(client, operatorNamespace, `${run}-upstream`, up, {
       'tls.crt': signer.certificate,
       'tls.key': signer.key,
-      'ca.crt': root.certificate,
+      'ca.crt': `${root.certificate}${spare.certificate}`,
     });
     await createTrustDomain(client, up, {
       trustDomain: `${run}.up.example.org`,
@@ -205,6 +222,10 @@ describe('a revocation a tenant cannot hold hostage', () => {
     const stored = await readJournal(client, operatorNamespace, `${run}.up.example.org`);
     const rootId = stored && activeX509(stored.journal).upstream?.rootId;
     if (!rootId) throw new Error('no upstream root in the journal');
+    const cutRoot = publishedKeyOfCertificate(root.certificate);
+    const before = await publishedBundles(client, [innocent, hostile], `${up}-trust-bundle`);
+    for (const data of before)
+      expect(holdsCertificate(data[BUNDLE_PEM_KEY] ?? '', root.certificate)).toBe(true);
 
     await client.request('DELETE', objectPath(coreResources.secrets, `${run}-upstream`, operatorNamespace));
     await waitForReady(client, up, 'False', 'UpstreamNotFound');
@@ -215,18 +236,95 @@ describe('a revocation a tenant cannot hold hostage', () => {
       reason: 'KeyCompromise',
       reissueTimeout: '5s',
     });
-    const cut = await waitFor('the root revoked in the journal', async () => {
-      const journal = (await readJournal(client, operatorNamespace, `${run}.up.example.org`))?.journal;
-      const record = journal?.revocations.find((r) => r.requestedBy === name);
-      return record?.revokedAt && journal ? journal : undefined;
-    });
-    expect(cut.authorities.some((a) => a.type === 'X509' && a.state === 'Active')).toBe(false);
+    await waitForRevocation(client, name, 'Revoked', 'Revoked', 90_000);
+    // The Secret never came back: the bundle went out from the journal alone.
+    await expect(
+      client.request('GET', objectPath(coreResources.secrets, `${run}-upstream`, operatorNamespace)),
+    ).rejects.toMatchObject({ status: 404 });
+    const journal = (await readJournal(client, operatorNamespace, `${run}.up.example.org`))?.journal;
+    expect(journal?.authorities.some((a) => a.type === 'X509' && a.state === 'Active')).toBe(false);
     const stopped = await waitForReady(client, up, 'False', 'UpstreamNotFound');
     expect(stopped.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain(
       'issuance is stopped',
     );
+    expect(stopped.status?.conditions?.find((c) => c.type === 'BundlePublished')?.status).toBe('True');
+
+    const after = await publishedBundles(client, [innocent, hostile], `${up}-trust-bundle`);
+    for (const [i, data] of after.entries()) {
+      expectNotPublished(data, cutRoot, `bundle ConfigMap ${i}`);
+      expect(holdsCertificate(data[BUNDLE_PEM_KEY] ?? '', spare.certificate)).toBe(true);
+    }
+    const trustBundle = clusterTrustBundleSchema.parse(
+      await client.request('GET', objectPath(CTB_V1, clusterTrustBundleName(`trustline.dev/${up}`))),
+    );
+    expectNotPublished({ 'bundle.pem': trustBundle.spec.trustBundle }, cutRoot, 'the ClusterTrustBundle');
+    expect(holdsCertificate(trustBundle.spec.trustBundle, spare.certificate)).toBe(true);
+
     await expectWithdrawn(innocent, 'upstream-workload-svid');
     const refused = await waitForEntry(client, innocent, 'upstream-workload', 'False', 'AuthorityRevoked');
     expect(refused.status?.conditions?.[0]?.message).toContain('issuance is stopped');
+  });
+
+  it('re-asserts copies whose labels were stripped during a revocation, and names the ones a tenant took over', async () => {
+    await createNamespace(client, stripper, label);
+    // The tenant's namespace also holds the OIDC document.
+    await patch(objectPath(trustDomains, self), {
+      spec: {
+        jwt: { issuer: `https://${run}.self.example.org` },
+        oidc: { namespace: stripper, configMapName: oidcName },
+      },
+    });
+    await waitFor('the OIDC document', async () => {
+      const copy = await readConfigMap(client, stripper, oidcName);
+      return copy?.data?.[OIDC_DISCOVERY_KEY] ? copy : undefined;
+    });
+    const copies = await publishedBundles(client, [hostile, stripper], bundleName);
+    expect(copies[0]?.[BUNDLE_PEM_KEY]).toContain('BEGIN CERTIFICATE');
+    const trustBundlePath = objectPath(CTB_V1, clusterTrustBundleName(`trustline.dev/${self}`));
+    const stored = await readJournal(client, operatorNamespace, `${run}.self.example.org`);
+    if (!stored) throw new Error('no journal');
+    const compromised = activeX509(stored.journal);
+    const name = `${run}-stripped`;
+    await createKeyRevocation(client, name, {
+      trustDomainRef: { name: self },
+      authority: { kind: 'X509', id: compromised.id },
+      reason: 'KeyCompromise',
+      gracePeriod: '15s',
+    });
+    await waitForRevocation(client, name, 'Tainted');
+    // One tenant strips Trustline's labels; the other strips its ownerReference too, from the bundle
+    // and the OIDC document; and someone allowed to edit ClusterTrustBundles strips its labels.
+    await patch(objectPath(coreResources.configMaps, bundleName, hostile), { metadata: { labels: null } });
+    for (const configMap of [bundleName, oidcName]) {
+      await patch(objectPath(coreResources.configMaps, configMap, stripper), {
+        metadata: { labels: null, ownerReferences: null },
+      });
+    }
+    await patch(trustBundlePath, { metadata: { labels: null } });
+    const takenOver = await readConfigMap(client, stripper, bundleName);
+
+    const revoked = await waitForRevocation(client, name, 'Revoked', 'Revoked', 90_000);
+    expect(readyMessage(revoked)).toContain('copies Trustline does not own were left as they are');
+    expect(readyMessage(revoked)).toContain(stripper);
+    expect(readyMessage(revoked)).toContain(`OIDC ConfigMap ${stripper}/${oidcName}`);
+    const trustBundle = await waitFor('the stripped ClusterTrustBundle to be put back', async () => {
+      const found = clusterTrustBundleSchema.parse(await client.request('GET', trustBundlePath));
+      return found.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_TRUSTLINE &&
+        !holdsCertificate(found.spec.trustBundle, compromised.certificate)
+        ? found
+        : undefined;
+    });
+    expect(trustBundle.spec.trustBundle).toContain('BEGIN CERTIFICATE');
+    const reasserted = await waitFor("the stripped copy to be Trustline's again", async () => {
+      const copy = await readConfigMap(client, hostile, bundleName);
+      return copy?.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_TRUSTLINE ? copy : undefined;
+    });
+    expectNotPublished(reasserted.data ?? {}, publishedKeyOfCertificate(compromised.certificate), hostile);
+    const [innocentCopy] = await publishedBundles(client, [innocent, hostile], bundleName);
+    expect(reasserted.data?.[BUNDLE_PEM_KEY]).toBe(innocentCopy?.[BUNDLE_PEM_KEY]);
+    const status = (await readTrustDomain(client, self)).status;
+    expect(status?.foreignBundleNamespaces).toEqual([stripper]);
+    // Not Trustline's any more: named, and left exactly as its tenant keeps it.
+    expect((await readConfigMap(client, stripper, bundleName))?.data).toEqual(takenOver?.data);
   });
 });

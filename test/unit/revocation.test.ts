@@ -22,6 +22,7 @@ import {
 import { countBySigner, svidSigners } from '../../src/core/revocation/signers.ts';
 import {
   bundlePublished,
+  foreignCopies,
   keyRevocationView,
   trustDomainProblem,
   trustDomainRevocations,
@@ -630,25 +631,34 @@ describe('bundlePublished and trustDomainProblem', () => {
   const ready = condition('Ready', 'True', 'AuthoritiesActive');
   const published = condition('BundlePublished', 'True', 'Published');
 
-  it('holds once the TrustDomain reports the journal sequence, Ready and the bundle out', () => {
+  it('holds once the TrustDomain reports the journal sequence and every copy out', () => {
     expect(bundlePublished(status(5, ready, published), 5)).toBe(true);
     expect(bundlePublished(status(6, ready, published), 5)).toBe(true);
     expect(bundlePublished(status(4, ready, published), 5)).toBe(false);
+    expect(bundlePublished(status(5, ready), 5)).toBe(false);
     expect(bundlePublished(undefined, 1)).toBe(false);
   });
 
-  it('does not hold while a copy failed, the OIDC document is not out, or the bundle is too large', () => {
+  it('holds while the TrustDomain cannot mint: Ready keeps the problem, the bundle still went out', () => {
+    for (const reason of ['UpstreamNotFound', 'UpstreamInvalid', 'UpstreamRevoked', 'LifetimeTooShort']) {
+      expect(bundlePublished(status(5, condition('Ready', 'False', reason), published), 5)).toBe(true);
+    }
+  });
+
+  it('does not hold while a copy, the OIDC document or the ClusterTrustBundle failed, or the bundle is too large', () => {
     const failed = condition('BundlePublished', 'False', 'PublishFailed');
     expect(bundlePublished(status(5, ready, failed), 5)).toBe(false);
     const oidc = condition('Ready', 'False', 'OIDCNotPublished');
-    expect(bundlePublished(status(5, oidc, published), 5)).toBe(false);
-    expect(bundlePublished(status(5, condition('Ready', 'False', 'BundleTooLarge'), published), 5)).toBe(
+    expect(bundlePublished(status(5, oidc, failed), 5)).toBe(false);
+    const tooLarge = condition('BundlePublished', 'False', 'BundleTooLarge');
+    expect(bundlePublished(status(5, condition('Ready', 'False', 'BundleTooLarge'), tooLarge), 5)).toBe(
       false,
     );
     // A foreign ConfigMap is not Trustline's to clean: the bundles it owns are out.
-    expect(
-      bundlePublished(status(5, ready, condition('BundlePublished', 'False', 'ForeignConfigMap')), 5),
-    ).toBe(true);
+    const foreign = condition('BundlePublished', 'False', 'ForeignConfigMap');
+    expect(bundlePublished(status(5, ready, foreign), 5)).toBe(true);
+    expect(foreignCopies(status(5, ready, foreign))).toBe('ForeignConfigMap message');
+    expect(foreignCopies(status(5, ready, published))).toBeUndefined();
   });
 
   it('names why a TrustDomain is not ready in the status of a revocation waiting for it', () => {
@@ -738,6 +748,23 @@ describe('a revocation a tenant cannot hold back', () => {
     expect(reissueTimeoutMs({ reason: 'PolicyChange' })).toBe(600_000);
     expect(reissueTimeoutMs({ reason: 'KeyCompromise' })).toBe(60_000);
     expect(reissueTimeoutMs({ reason: 'KeyCompromise', reissueTimeout: '5s' })).toBe(5_000);
+  });
+
+  it('reaches Revoked past a ConfigMap a tenant took over, naming it instead of waiting for it', () => {
+    const journal = taint({}, 0).journal;
+    const view = keyRevocationView(assessRevocation(request(), context({ journal })), {
+      remaining: 0,
+      now: NOW,
+      validatedAt: undefined,
+      published: true,
+      trustDomainProblem: 'UpstreamNotFound: upstream CA Secret t/up does not exist',
+      foreignCopies: "a ConfigMap of the bundle's name that Trustline did not create exists in: hostile",
+      waitingOn: [],
+    });
+    expect(view.phase).toBe('Revoked');
+    expect(view.condition.message).toContain(
+      "copies Trustline does not own were left as they are (a ConfigMap of the bundle's name that Trustline did not create exists in: hostile)",
+    );
   });
 
   it('names withdrawn and unwritable SVIDs in the status, counting all and listing the first ones', () => {

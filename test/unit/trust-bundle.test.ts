@@ -9,6 +9,7 @@ import {
   type X509Authority,
 } from '../../src/core/authorities/model.ts';
 import { x509 } from '../../src/core/authorities/x509.ts';
+import { journalUpstreamRoots } from '../../src/core/bundle/journal-roots.ts';
 import {
   buildTrustBundle,
   CONFIGMAP_LIMIT_BYTES,
@@ -338,6 +339,48 @@ describe('buildTrustBundle', () => {
       expect(twice.files).toEqual(withNotBefore.files);
       expect(twice.published.find((p) => p.type === 'UpstreamX509')?.notBefore).toBe(iso(-DAY));
     });
+  });
+});
+
+describe('journalUpstreamRoots', () => {
+  const withBundle = async () => {
+    const signed = await x509Authority('Active', 29 * HOUR, 53 * HOUR, { upstream: root.id });
+    const upstreamRoots: UpstreamRoot[] = [
+      { id: root.id, certificate: root.pem, notAfter: iso(365 * DAY) },
+      { id: root2.id, certificate: root2.pem, notAfter: iso(365 * DAY) },
+    ];
+    const healthy = { ...journal, authorities: [...journal.authorities, signed] };
+    const bundle = build({ journal: healthy, upstreamRoots });
+    return {
+      journal: { ...healthy, bundle: { ...healthy.bundle, pem: bundle.files['bundle.pem'] } },
+      bundle,
+    };
+  };
+
+  it('gives back the upstream roots of the last recorded bundle, so the same bundle is built without the Secret', async () => {
+    const { journal: recorded, bundle } = await withBundle();
+    const roots = journalUpstreamRoots(recorded);
+    expect(roots?.map((r) => r.id).sort()).toEqual([root.id, root2.id].sort());
+    expect(build({ journal: recorded, upstreamRoots: roots }).files).toEqual(bundle.files);
+  });
+
+  it("never gives back a revoked root, nor one of Trustline's own authorities", async () => {
+    const { journal: recorded } = await withBundle();
+    const cut: Journal = {
+      ...recorded,
+      revoked: [...recorded.revoked, { type: 'UpstreamX509', id: root.id }],
+    };
+    const roots = journalUpstreamRoots(cut);
+    expect(roots?.map((r) => r.id)).toEqual([root2.id]);
+    const own = new Set(recorded.authorities.map((a) => a.id));
+    expect(roots?.some((r) => own.has(r.id))).toBe(false);
+    const published = build({ journal: cut, upstreamRoots: roots });
+    expect(pemBlocks(published.files['bundle.pem'])).not.toContain(derOf(root.pem));
+    expect(pemBlocks(published.files['bundle.pem'])).toContain(derOf(root2.pem));
+  });
+
+  it('is undefined for a journal that recorded no bundle: there is nothing to take the roots from', () => {
+    expect(journalUpstreamRoots(journal)).toBeUndefined();
   });
 });
 

@@ -13,6 +13,7 @@ import { outstandingPodCertificates } from '../../core/revocation/pod-certificat
 import {
   blockedView,
   bundlePublished,
+  foreignCopies,
   type KeyRevocationView,
   keyRevocationView,
   RevocationConditionReason,
@@ -74,6 +75,7 @@ interface Assessed {
   unwritable: string[];
   published: boolean;
   trustDomainProblem: string | undefined;
+  foreignCopies: string | undefined;
 }
 
 /**
@@ -124,6 +126,7 @@ export class KeyRevocationReconciler {
       unwritable: assessed.unwritable,
       published: assessed.published,
       trustDomainProblem: assessed.trustDomainProblem,
+      foreignCopies: assessed.foreignCopies,
       now: this.#options.now(),
       validatedAt: previous.validatedAt,
     });
@@ -216,6 +219,7 @@ export class KeyRevocationReconciler {
       unwritable: names(unwritable),
       published: bundlePublished(trustDomain.status, journal.bundle.sequence),
       trustDomainProblem: trustDomainProblem(trustDomain.status),
+      foreignCopies: foreignCopies(trustDomain.status),
     };
   }
 

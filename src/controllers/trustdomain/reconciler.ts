@@ -24,12 +24,14 @@ import { type AuthorityChange, advanceAuthorities } from '../../core/authorities
 import { mintJwtAuthority, mintX509Authority } from '../../core/authorities/mint.ts';
 import type { Authority, Journal } from '../../core/authorities/model.ts';
 import { type UpstreamCA, UpstreamError } from '../../core/authorities/upstream.ts';
+import { journalUpstreamRoots } from '../../core/bundle/journal-roots.ts';
 import { oidcDiscoveryFiles } from '../../core/bundle/oidc.ts';
 import {
   buildTrustBundle,
   CONFIGMAP_LIMIT_BYTES,
   refreshHintSeconds,
   sequenceFor,
+  type UpstreamRoot,
 } from '../../core/bundle/trust-bundle.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
 import {
@@ -123,6 +125,11 @@ const namespaceSchema = z.object({
   }),
 });
 
+/** Whether new authorities may be minted; without, the X.509 roots the bundle publishes. */
+type Signing =
+  | { mint: true; upstream: UpstreamCA | undefined }
+  | { mint: false; upstream: UpstreamCA | undefined; roots: readonly UpstreamRoot[] };
+
 const ready = (reason: string, message: string, status: 'True' | 'False' = 'False'): DesiredCondition => ({
   type: 'Ready',
   status,
@@ -137,7 +144,7 @@ const listNames = (names: readonly string[]): string =>
 
 function bundlePublishedCondition(
   selected: number,
-  foreign: readonly string[],
+  foreign: { bundle: readonly string[]; others: readonly string[] },
   failed: readonly { namespace: string; message: string }[],
 ): DesiredCondition {
   const type = BUNDLE_PUBLISHED_CONDITION;
@@ -149,12 +156,19 @@ function bundlePublishedCondition(
       message: `the bundle could not be written to ${failed.length} copies (retrying): ${listNames(failed.map(({ namespace, message }) => `${namespace}: ${message}`))}`,
     };
   }
-  if (foreign.length > 0) {
+  if (foreign.bundle.length > 0 || foreign.others.length > 0) {
     return {
       type,
       status: 'False',
       reason: TrustDomainReason.ForeignConfigMap,
-      message: `a ConfigMap of the bundle's name that Trustline did not create exists in: ${listNames(foreign)}`,
+      message: [
+        ...(foreign.bundle.length > 0
+          ? [
+              `a ConfigMap of the bundle's name that Trustline did not create exists in: ${listNames(foreign.bundle)}`,
+            ]
+          : []),
+        ...foreign.others.map((copy) => `${copy} exists and was not created by Trustline`),
+      ].join('; '),
     };
   }
   return {
@@ -225,31 +239,17 @@ export class TrustDomainReconciler {
     // A revocation does not wait for an unrelated repair: lifetimes that are too short still let
     // Trustline taint, rotate and publish, with the refusal reported instead of Ready.
     const revoking = this.#revoking(trustDomain);
-    if (refusal && !(revoking && refusal.reason === TrustDomainReason.LifetimeTooShort)) {
+    const lifetimes = refusal?.reason === TrustDomainReason.LifetimeTooShort;
+    if (refusal && !lifetimes) {
       await this.#report(object, held ?? refusal);
       return held ? { requeueAfterMs: HELD_RECHECK_MS } : undefined;
     }
-    const upstream = readUpstream(
+    const read = readUpstream(
       trustDomain,
       this.#options.caches.secrets,
       this.#options.operatorNamespace,
       this.#options.now(),
     );
-    if (upstream instanceof Error) {
-      // Keys already issued stay as they are; the Secret is looked at again when it changes, and
-      // regularly, since a certificate that is not yet valid becomes valid without any event.
-      const problem = ready(
-        upstream instanceof UpstreamError
-          ? TrustDomainReason.UpstreamInvalid
-          : upstream instanceof UpstreamNotBoundError
-            ? TrustDomainReason.UpstreamNotBound
-            : TrustDomainReason.UpstreamNotFound,
-        upstream.message,
-      );
-      if (revoking) return this.#revokeWithoutSigner(object, trustDomain, held ?? problem);
-      await this.#report(object, held ?? problem);
-      return { requeueAfterMs: UPSTREAM_RECHECK_MS };
-    }
     let stored: StoredJournal;
     try {
       stored = await this.#journals.load(trustDomain.spec.trustDomain);
@@ -263,7 +263,7 @@ export class TrustDomainReconciler {
         object,
         ready(
           TrustDomainReason.JournalInvalid,
-          `${error.message}; Trustline leaves it untouched until it is repaired`,
+          `${error.message}; Trustline leaves it untouched until it is repaired, and no revocation advances`,
         ),
       );
       return undefined;
@@ -273,20 +273,44 @@ export class TrustDomainReconciler {
       await this.#report(object, lost);
       return undefined;
     }
+    const upstream = read instanceof Error ? undefined : read;
     const revokedRoot = upstream && revokedUpstreamRoot(stored.journal, upstream.rootId);
-    if (revokedRoot) {
-      // Minting under a revoked root would put the cut-off key back into every SVID chain.
-      await this.#report(
-        object,
-        held ??
+    // Keys already issued stay as they are while the upstream Secret is unusable; it is looked at
+    // again when it changes, and regularly, since a certificate not yet valid becomes valid unprompted.
+    const unusable =
+      read instanceof Error
+        ? ready(
+            read instanceof UpstreamError
+              ? TrustDomainReason.UpstreamInvalid
+              : read instanceof UpstreamNotBoundError
+                ? TrustDomainReason.UpstreamNotBound
+                : TrustDomainReason.UpstreamNotFound,
+            read.message,
+          )
+        : revokedRoot &&
+          // Minting under a revoked root would put the cut-off key back into every SVID chain.
           ready(
             TrustDomainReason.UpstreamRevoked,
-            `the upstream signer in Secret ${this.#options.operatorNamespace}/${trustDomain.spec.upstream?.secretName} chains to root ${upstream.rootId}, which KeyRevocation ${revokedRoot.requestedBy} cut off; put a signer under another root of ca.crt in tls.crt and tls.key`,
-          ),
-      );
+            `the upstream signer in Secret ${this.#options.operatorNamespace}/${trustDomain.spec.upstream?.secretName} chains to root ${upstream?.rootId}, which KeyRevocation ${revokedRoot.requestedBy} cut off; put a signer under another root of ca.crt in tls.crt and tls.key`,
+          );
+    const problem = held ?? (lifetimes ? refusal : undefined) ?? unusable;
+    const cannotMint = unusable ?? (lifetimes && !revoking ? refusal : undefined);
+    if (cannotMint === undefined) {
+      return this.#rotateAndPublish(object, trustDomain, { mint: true, upstream }, stored, problem);
+    }
+    // Nothing can be minted, but the bundle is the journal's: revocations advance and go out.
+    const roots = upstream?.roots ?? (trustDomain.spec.upstream ? journalUpstreamRoots(stored.journal) : []);
+    if (stored.resourceVersion === undefined || roots === undefined) {
+      await this.#report(object, problem ?? cannotMint);
       return { requeueAfterMs: UPSTREAM_RECHECK_MS };
     }
-    return this.#rotateAndPublish(object, trustDomain, upstream, stored, held ?? refusal);
+    return this.#rotateAndPublish(
+      object,
+      trustDomain,
+      { mint: false, upstream, roots },
+      stored,
+      problem ?? cannotMint,
+    );
   };
 
   /** Whether a KeyRevocation names this TrustDomain or its journal carries one under way. */
@@ -294,53 +318,6 @@ export class TrustDomainReconciler {
     if (requestsFor(this.#options.caches.keyRevocations, trustDomain.metadata.name).length > 0) return true;
     const journal = this.#options.caches.journals.get(trustDomain.spec.trustDomain);
     return journal !== undefined && !(journal instanceof JournalError) && inProgress(journal).length > 0;
-  }
-
-  /**
-   * A revocation on a TrustDomain whose upstream signer is unusable: the target is tainted and carried
-   * to revocation in the journal, but nothing is minted, since no successor can be signed. A tainted
-   * signer that was active leaves issuance stopped (security before availability), and status says so.
-   * The bundles go out once the upstream is repaired: they need its roots.
-   */
-  async #revokeWithoutSigner(
-    object: KubeObject,
-    trustDomain: TrustDomain,
-    problem: DesiredCondition,
-  ): Promise<ReconcileResult> {
-    const now = this.#options.now();
-    let stored: StoredJournal;
-    try {
-      stored = await this.#journals.load(trustDomain.spec.trustDomain);
-    } catch (error) {
-      if (!(error instanceof JournalError)) throw error;
-      await this.#report(
-        object,
-        ready(TrustDomainReason.JournalInvalid, `${error.message}; nothing advances`),
-      );
-      return undefined;
-    }
-    const revocations = this.#advanceRevocations(trustDomain, stored.journal, undefined, now);
-    for (const step of revocations.steps) this.#auditRevocationStep(trustDomain, step);
-    if (encodeJournal(revocations.journal) !== encodeJournal(stored.journal)) {
-      await this.#journals.save(stored, revocations.journal);
-    }
-    for (const step of revocations.steps) await this.#revocationStepEvents(trustDomain, step);
-    const journal = revocations.journal;
-    const stopped = !journal.authorities.some((a) => a.type === 'X509' && a.state === 'Active');
-    await this.#report(
-      object,
-      stopped
-        ? {
-            ...problem,
-            message: `${problem.message}; issuance is stopped: the X.509 signer is tainted by a revocation and no successor can be minted until this is repaired`,
-          }
-        : problem,
-      { authorities: authorityStatuses(journal), revocations: trustDomainRevocations(journal) },
-    );
-    const next = revocations.nextCheckAt?.getTime() ?? Number.POSITIVE_INFINITY;
-    return {
-      requeueAfterMs: Math.min(UPSTREAM_RECHECK_MS, Math.max(0, next - now.getTime()) + THRESHOLD_SLACK_MS),
-    };
   }
 
   /** The RegistrationEntries that use a TrustDomain, as namespace/name. */
@@ -386,14 +363,20 @@ export class TrustDomainReconciler {
     return undefined;
   }
 
+  /**
+   * Advances revocations and, where a signer can be had, the authorities; records the journal; and
+   * publishes its bundle everywhere. Without minting, the roots are `signing.roots` and `problem`
+   * says why nothing new is signed.
+   */
   async #rotateAndPublish(
     object: KubeObject,
     trustDomain: TrustDomain,
-    upstream: UpstreamCA | undefined,
+    signing: Signing,
     stored: StoredJournal,
-    held: DesiredCondition | undefined,
+    problem: DesiredCondition | undefined,
   ): Promise<ReconcileResult> {
     const { now: clock, failpoint, audit, metrics, events, log } = this.#options;
+    const { upstream } = signing;
     const now = clock();
     const name = trustDomain.spec.trustDomain;
     const policy = authorityPolicy(trustDomain.spec);
@@ -422,18 +405,24 @@ export class TrustDomainReconciler {
       return authority;
     };
     const revocations = this.#advanceRevocations(trustDomain, stored.journal, upstream, now);
-    const advanced = await advanceAuthorities({
-      journal: revocations.journal,
-      now,
-      policy,
-      mint,
-      upstreamSignerId: upstream?.signerId,
-    });
+    const advanced = signing.mint
+      ? await advanceAuthorities({
+          journal: revocations.journal,
+          now,
+          policy,
+          mint,
+          upstreamSignerId: upstream?.signerId,
+        })
+      : {
+          journal: revocations.journal,
+          changes: [],
+          nextCheckAt: new Date(now.getTime() + UPSTREAM_RECHECK_MS),
+        };
     const settled = noteReplacements(advanced.journal);
     const bundle = buildTrustBundle({
       journal: settled,
       now,
-      upstreamRoots: upstream?.roots,
+      upstreamRoots: signing.mint ? upstream?.roots : signing.roots,
       refreshHintSeconds: refreshHintSeconds(policy),
     });
     const sequenced = sequenceFor(settled, bundle.contentHash);
@@ -478,15 +467,14 @@ export class TrustDomainReconciler {
       revocations: trustDomainRevocations(journal),
     };
     if (bundle.byteLength > CONFIGMAP_LIMIT_BYTES) {
-      await this.#report(
-        object,
-        held ??
-          ready(
-            TrustDomainReason.BundleTooLarge,
-            `the trust bundle is ${bundle.byteLength} bytes, over the ${CONFIGMAP_LIMIT_BYTES}-byte ConfigMap limit; remove roots from the upstream ca.crt`,
-          ),
-        statusFields,
+      const tooLarge = ready(
+        TrustDomainReason.BundleTooLarge,
+        `the trust bundle is ${bundle.byteLength} bytes, over the ${CONFIGMAP_LIMIT_BYTES}-byte ConfigMap limit; remove roots from the upstream ca.crt`,
       );
+      await this.#report(object, problem ?? tooLarge, statusFields, {
+        ...tooLarge,
+        type: BUNDLE_PUBLISHED_CONDITION,
+      });
       return { requeueAfterMs: RESYNC_MS };
     }
 
@@ -531,15 +519,24 @@ export class TrustDomainReconciler {
     );
     if (changed) failpoint('bundle-published');
 
-    const { foreign, failed } = published;
     const active = journal.authorities.filter((authority) => authority.state === 'Active');
+    const oidcCopy = `OIDC ConfigMap ${oidc?.namespace}/${oidc?.configMapName}`;
     const discoveryProblem =
       discovery.foreign.length > 0
-        ? `ConfigMap ${oidc?.namespace}/${oidc?.configMapName} exists and was not created by Trustline`
+        ? `${oidcCopy} exists and was not created by Trustline`
         : discovery.failed.map(({ message }) => message).join('; ');
+    // Security before availability: say so when nothing signs X.509-SVIDs and nothing can be minted.
+    const stopped =
+      !signing.mint && problem && !active.some((authority) => authority.type === 'X509')
+        ? {
+            ...problem,
+            message: `${problem.message}; issuance is stopped: the X.509 signer is tainted by a revocation and no successor can be minted until this is repaired`,
+          }
+        : problem;
+    const { foreign, failed } = published;
     await this.#report(
       object,
-      held ??
+      stopped ??
         (discoveryProblem
           ? ready(
               TrustDomainReason.OIDCNotPublished,
@@ -555,13 +552,16 @@ export class TrustDomainReconciler {
         bundleNamespaces: namespaces.length - foreign.length - failed.length,
         foreignBundleNamespaces: foreign,
       },
-      // A ClusterTrustBundle that was not written may still hold a revoked key: not published.
+      // Every copy counts, whatever Ready says: a ClusterTrustBundle or OIDC document that was not
+      // written may still hold a revoked key, so the bundle is not published.
       bundlePublishedCondition(
         namespaces.length,
-        foreign,
-        trustBundleProblem
-          ? [...failed, { namespace: 'ClusterTrustBundle', message: trustBundleProblem }]
-          : failed,
+        { bundle: foreign, others: discovery.foreign.length > 0 ? [oidcCopy] : [] },
+        [
+          ...failed,
+          ...discovery.failed.map(({ message }) => ({ namespace: oidcCopy, message })),
+          ...(trustBundleProblem ? [{ namespace: 'ClusterTrustBundle', message: trustBundleProblem }] : []),
+        ],
       ),
     );
     const rootExpiries = (upstream?.roots ?? [])
@@ -571,7 +571,7 @@ export class TrustDomainReconciler {
       ...(failed.length > 0 || discovery.failed.length > 0 || trustBundleProblem
         ? [now.getTime() + PUBLISH_RETRY_MS]
         : []),
-      ...(held ? [now.getTime() + HELD_RECHECK_MS] : []),
+      ...(problem ? [now.getTime() + HELD_RECHECK_MS] : []),
     ];
     const wakeAt = Math.min(
       advanced.nextCheckAt.getTime(),

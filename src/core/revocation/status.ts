@@ -55,6 +55,8 @@ export interface KeyRevocationObservation {
   published: boolean;
   /** Why the TrustDomain is not Ready, when it is not: a revocation under way waits for it. */
   trustDomainProblem: string | undefined;
+  /** ConfigMaps of the copies' names that Trustline does not own, which it left as they are. */
+  foreignCopies?: string | undefined;
   now: Date;
   /** Kept from the current status when it is there. */
   validatedAt: string | undefined;
@@ -62,17 +64,27 @@ export interface KeyRevocationObservation {
 
 type TrustDomainStatus = z.infer<typeof trustDomainStatusSchema>;
 
+const bundleCondition = (status: TrustDomainStatus | undefined) =>
+  status?.conditions?.find((c) => c.type === BUNDLE_PUBLISHED_CONDITION);
+
 /**
- * Whether the TrustDomain has published the bundle the journal records: it writes status after the
- * bundle ConfigMaps and the OIDC document, and says Ready only when both went out.
+ * Whether the TrustDomain has published the bundle the journal records: it writes status after every
+ * copy (bundle ConfigMaps, the OIDC document, the ClusterTrustBundle), also while it is otherwise not
+ * Ready. A ConfigMap that is not Trustline's is no copy of its own: it is named, not waited for, so a
+ * tenant cannot hold a revocation back by taking one over.
  */
 export function bundlePublished(status: TrustDomainStatus | undefined, journalSequence: number): boolean {
-  const condition = (type: string) => status?.conditions?.find((c) => c.type === type);
+  const condition = bundleCondition(status);
   return (
     (status?.bundleSequence ?? 0) >= journalSequence &&
-    condition('Ready')?.status === 'True' &&
-    condition(BUNDLE_PUBLISHED_CONDITION)?.reason !== TrustDomainReason.PublishFailed
+    (condition?.status === 'True' || condition?.reason === TrustDomainReason.ForeignConfigMap)
   );
+}
+
+/** What the TrustDomain says of ConfigMaps of its copies' names that Trustline does not own. */
+export function foreignCopies(status: TrustDomainStatus | undefined): string | undefined {
+  const condition = bundleCondition(status);
+  return condition?.reason === TrustDomainReason.ForeignConfigMap ? condition.message : undefined;
 }
 
 /** The Ready reason and message of a TrustDomain that is not Ready; undefined when it is. */
@@ -150,6 +162,11 @@ function recordedView(
       : []),
   ];
   const notReissued = heldBack.length > 0 ? `; SVIDs not re-issued: ${heldBack.join('; ')}` : '';
+  const foreign =
+    observation.foreignCopies === undefined
+      ? ''
+      : `; copies Trustline does not own were left as they are (${observation.foreignCopies})`;
+  const notes = `${notReissued}${foreign}`;
   const fields: KeyRevocationView['fields'] = {
     validatedAt: validatedAt ?? record.taintedAt,
     taintedAt: record.taintedAt,
@@ -172,7 +189,7 @@ function recordedView(
       phase: 'Tainted',
       condition: ready(
         RevocationConditionReason.Publishing,
-        `${target} is revoked in the journal${by}; the bundles without it are being published${notReissued}`,
+        `${target} is revoked in the journal${by}; the bundles without it are being published${notes}`,
       ),
       fields,
     };
@@ -182,7 +199,7 @@ function recordedView(
       phase: 'Revoked',
       condition: ready(
         own ? RevocationConditionReason.Revoked : RevocationConditionReason.AlreadyRevoked,
-        `${target} was revoked at ${record.revokedAt}${by}: it is in no bundle and its private key is destroyed${notReissued}`,
+        `${target} was revoked at ${record.revokedAt}${by}: it is in no bundle and its private key is destroyed${notes}`,
         'True',
       ),
       fields: { ...fields, revokedAt: record.revokedAt },
@@ -193,7 +210,7 @@ function recordedView(
       phase: 'Tainted',
       condition: ready(
         RevocationConditionReason.Reissuing,
-        `${target} is tainted${by}; ${remaining} of ${Math.max(record.affectedSVIDs, remaining)} SVIDs it signed are still to be re-issued${waitingOn.length > 0 ? `, in the Secrets of ${listEntries(waitingOn)}` : ''}${outstandingPodCertificates > 0 ? `; ${outstandingPodCertificates} in podCertificate volumes wait for their kubelets to refresh them` : ''}${notReissued}`,
+        `${target} is tainted${by}; ${remaining} of ${Math.max(record.affectedSVIDs, remaining)} SVIDs it signed are still to be re-issued${waitingOn.length > 0 ? `, in the Secrets of ${listEntries(waitingOn)}` : ''}${outstandingPodCertificates > 0 ? `; ${outstandingPodCertificates} in podCertificate volumes wait for their kubelets to refresh them` : ''}${notes}`,
       ),
       fields,
     };
@@ -203,7 +220,7 @@ function recordedView(
     phase: 'Tainted',
     condition: ready(
       RevocationConditionReason.GracePeriod,
-      `${record.abandonedSVIDs ? `${target} stopped waiting for re-issuing` : `every SVID signed by ${target} is re-issued`}${by}; it leaves the bundles at ${graceEnds}, when the grace period ends${notReissued}`,
+      `${record.abandonedSVIDs ? `${target} stopped waiting for re-issuing` : `every SVID signed by ${target} is re-issued`}${by}; it leaves the bundles at ${graceEnds}, when the grace period ends${notes}`,
     ),
     fields,
   };
