@@ -4,6 +4,7 @@ import type { PodCertificateRecord } from '../core/revocation/pod-certificates.t
 import { countBySigner, svidSigners } from '../core/revocation/signers.ts';
 import { EntryReason } from '../core/svid/reasons.ts';
 import { withdrawnSigners } from '../core/svid/withdrawal.ts';
+import { inSlices } from '../core/time-slice.ts';
 import type { Informer } from '../kube/informer.ts';
 
 const entrySchema = z.object({
@@ -40,15 +41,16 @@ export interface EntrySigners {
 
 /**
  * The signers of the SVIDs in the Secrets of a TrustDomain's entries, as the caches show them now. Only
- * the JWT data is decoded; certificates are known by their Secret's annotation.
+ * the JWT data is decoded; certificates are known by their Secret's annotation. A cluster may hold
+ * thousands of entries: the scan lets the event loop in between slices.
  */
-export function svidSignersOf(
+export async function svidSignersOf(
   entries: Informer,
   secretCaches: (namespace: string) => Informer | undefined,
   trustDomainObject: string,
-): EntrySigners[] {
+): Promise<EntrySigners[]> {
   const found: EntrySigners[] = [];
-  for (const object of entries.list()) {
+  for await (const object of inSlices(entries.list())) {
     const entry = entrySchema.safeParse(object);
     if (!entry.success || entry.data.spec.trustDomainRef.name !== trustDomainObject) continue;
     const { namespace, uid } = entry.data.metadata;
@@ -84,12 +86,12 @@ export function svidSignersOf(
  * How many SVIDs each authority signed among the Secrets of a TrustDomain's entries: in Secrets
  * Trustline can re-issue, and in Secrets the apiserver will not let it write.
  */
-export function svidsBySigner(
+export async function svidsBySigner(
   entries: Informer,
   secretCaches: (namespace: string) => Informer | undefined,
   trustDomainObject: string,
-): { reissuable: Map<string, number>; unwritable: Map<string, number> } {
-  const found = svidSignersOf(entries, secretCaches, trustDomainObject);
+): Promise<{ reissuable: Map<string, number>; unwritable: Map<string, number> }> {
+  const found = await svidSignersOf(entries, secretCaches, trustDomainObject);
   const count = (unwritable: boolean) =>
     countBySigner(found.filter((entry) => entry.unwritable === unwritable).map(({ signers }) => signers));
   return { reissuable: count(false), unwritable: count(true) };
@@ -113,15 +115,15 @@ export class PodCertificateInventory {
     this.#requests = requests;
   }
 
-  of(signerName: string): PodCertificateRecord[] {
+  async of(signerName: string): Promise<PodCertificateRecord[]> {
     const found: PodCertificateRecord[] = [];
     const known = this.#signerOfRequest;
-    this.#signerOfRequest = new Map();
-    for (const object of this.#requests.list()) {
+    const signerOfRequest = new Map<string, string>();
+    for await (const object of inSlices(this.#requests.list())) {
       const request = issuedRequestSchema.safeParse(object).data;
       if (!request) continue;
       const signerId = known.get(request.metadata.uid) ?? leafIssuerId(request.status.certificateChain) ?? '';
-      this.#signerOfRequest.set(request.metadata.uid, signerId);
+      signerOfRequest.set(request.metadata.uid, signerId);
       if (request.spec.signerName !== signerName) continue;
       found.push({
         signerId,
@@ -129,6 +131,7 @@ export class PodCertificateInventory {
         notAfter: new Date(request.status.notAfter),
       });
     }
+    this.#signerOfRequest = signerOfRequest;
     return found;
   }
 }

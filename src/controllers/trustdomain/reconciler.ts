@@ -319,7 +319,7 @@ export class TrustDomainReconciler {
       );
       return undefined;
     }
-    const revocations = this.#advanceRevocations(trustDomain, stored.journal, undefined, now);
+    const revocations = await this.#advanceRevocations(trustDomain, stored.journal, undefined, now);
     for (const step of revocations.steps) this.#auditRevocationStep(trustDomain, step);
     if (encodeJournal(revocations.journal) !== encodeJournal(stored.journal)) {
       await this.#journals.save(stored, revocations.journal);
@@ -421,7 +421,7 @@ export class TrustDomainReconciler {
       failpoint('authority-minted');
       return authority;
     };
-    const revocations = this.#advanceRevocations(trustDomain, stored.journal, upstream, now);
+    const revocations = await this.#advanceRevocations(trustDomain, stored.journal, upstream, now);
     const advanced = await advanceAuthorities({
       journal: revocations.journal,
       now,
@@ -588,12 +588,12 @@ export class TrustDomainReconciler {
    * Taints what accepted KeyRevocations name and revokes what has been re-issued and waited out. The
    * SVID Secrets are counted only while a revocation needs them.
    */
-  #advanceRevocations(
+  async #advanceRevocations(
     trustDomain: TrustDomain,
     journal: Journal,
     upstream: UpstreamCA | undefined,
     now: Date,
-  ): AdvanceRevocationsResult {
+  ): Promise<AdvanceRevocationsResult> {
     const { caches, operatorNamespace } = this.#options;
     const requests = requestsFor(caches.keyRevocations, trustDomain.metadata.name);
     const plans: RevocationPlan[] = [];
@@ -615,7 +615,7 @@ export class TrustDomainReconciler {
     }
     const counting = plans.length > 0 || inProgress(journal).length > 0;
     const counts = counting
-      ? svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
+      ? await svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
       : { reissuable: new Map(), unwritable: new Map() };
     return advanceRevocations({
       journal,
@@ -624,7 +624,7 @@ export class TrustDomainReconciler {
       followers,
       svidsBySigner: counts.reissuable,
       unwritableBySigner: counts.unwritable,
-      podCertificates: counting ? (caches.podCertificates?.of(signerNameOf(trustDomain)) ?? []) : [],
+      podCertificates: counting ? ((await caches.podCertificates?.of(signerNameOf(trustDomain))) ?? []) : [],
     });
   }
 
