@@ -48,6 +48,7 @@ import {
 } from '../../core/revocation/progress.ts';
 import { trustDomainRevocations } from '../../core/revocation/status.ts';
 import { selectorMatches } from '../../core/selector.ts';
+import { inSlices } from '../../core/time-slice.ts';
 import { authorityPolicy, lifetimeProblem } from '../../core/trustdomain/lifetimes.ts';
 import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../../core/trustdomain/reasons.ts';
 import { activeX509Expiry, authorityStatuses } from '../../core/trustdomain/status.ts';
@@ -196,7 +197,7 @@ export class TrustDomainReconciler {
     let held: DesiredCondition | undefined;
     if (object.metadata.deletionTimestamp) {
       if (!object.metadata.finalizers?.includes(FINALIZER_IN_USE)) return undefined;
-      const users = this.#users(object.metadata.name);
+      const users = await this.#users(object.metadata.name);
       if (users.length === 0) {
         await this.#setFinalizers(
           object,
@@ -343,17 +344,15 @@ export class TrustDomainReconciler {
     };
   }
 
-  /** The RegistrationEntries that use a TrustDomain, as namespace/name. */
-  #users(name: string): string[] {
-    return this.#options.caches.registrationEntries
-      .list()
-      .flatMap((entry) => {
-        const parsed = entryRefSchema.safeParse(entry);
-        return parsed.success && parsed.data.spec.trustDomainRef.name === name
-          ? [`${parsed.data.metadata.namespace}/${parsed.data.metadata.name}`]
-          : [];
-      })
-      .sort();
+  /** The RegistrationEntries that use a TrustDomain, as namespace/name, read in slices. */
+  async #users(name: string): Promise<string[]> {
+    const users: string[] = [];
+    for await (const entry of inSlices(this.#options.caches.registrationEntries.list())) {
+      const parsed = entryRefSchema.safeParse(entry);
+      if (parsed.success && parsed.data.spec.trustDomainRef.name === name)
+        users.push(`${parsed.data.metadata.namespace}/${parsed.data.metadata.name}`);
+    }
+    return users.sort();
   }
 
   /**
@@ -492,7 +491,7 @@ export class TrustDomainReconciler {
 
     const owner = { name: trustDomain.metadata.name, uid: trustDomain.metadata.uid ?? '' };
     const configMaps = this.#options.caches.configMaps.list();
-    const namespaces = this.#bundleNamespaces(trustDomain);
+    const namespaces = await this.#bundleNamespaces(trustDomain);
     const published = await publish(
       this.#options.client,
       {
@@ -506,7 +505,7 @@ export class TrustDomainReconciler {
         namespaces,
         owner,
       },
-      publishedCopies(configMaps, owner, CONTENT_TRUST_BUNDLE),
+      await publishedCopies(configMaps, owner, CONTENT_TRUST_BUNDLE),
       () => {
         if (changed) failpoint('bundle-partly-published');
       },
@@ -523,7 +522,7 @@ export class TrustDomainReconciler {
         namespaces: oidc && issuer ? [oidc.namespace] : [],
         owner,
       },
-      publishedCopies(configMaps, owner, CONTENT_OIDC_DISCOVERY),
+      await publishedCopies(configMaps, owner, CONTENT_OIDC_DISCOVERY),
     );
     const trustBundleProblem = await this.#publishClusterTrustBundle(
       trustDomain,
@@ -664,19 +663,20 @@ export class TrustDomainReconciler {
     );
   }
 
-  /** The namespaces the bundle goes to: every one the selector matches that is not being deleted. */
-  #bundleNamespaces(trustDomain: TrustDomain): string[] {
+  /**
+   * The namespaces the bundle goes to: every one the selector matches that is not being deleted. A
+   * cluster may have thousands: they are read in slices that let the event loop turn.
+   */
+  async #bundleNamespaces(trustDomain: TrustDomain): Promise<string[]> {
     const selector = trustDomain.spec.bundle.namespaceSelector ?? {};
-    return this.#options.caches.namespaces
-      .list()
-      .flatMap((object) => {
-        const namespace = namespaceSchema.safeParse(object);
-        if (!namespace.success || namespace.data.metadata.deletionTimestamp) return [];
-        return selectorMatches(selector, namespace.data.metadata.labels)
-          ? [namespace.data.metadata.name]
-          : [];
-      })
-      .sort();
+    const selected: string[] = [];
+    for await (const object of inSlices(this.#options.caches.namespaces.list())) {
+      const namespace = namespaceSchema.safeParse(object);
+      if (!namespace.success || namespace.data.metadata.deletionTimestamp) continue;
+      if (selectorMatches(selector, namespace.data.metadata.labels))
+        selected.push(namespace.data.metadata.name);
+    }
+    return selected.sort();
   }
 
   /** Drops the metrics of a deleted TrustDomain, unless another object serves the same name. */
