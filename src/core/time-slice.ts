@@ -13,9 +13,11 @@ export interface TimeSliceOptions {
 }
 
 /**
- * A checkpoint for a long loop: `await checkpoint()` returns at once while the current slice lasts,
+ * A checkpoint for long work: `await checkpoint()` returns at once while the current slice lasts,
  * and after a turn of the event loop once it has run `sliceMs`. Time-sliced rather than every N items,
- * as the cost of an item ranges from a map lookup to a JWT decoded.
+ * as the cost of an item ranges from a map lookup to a certificate parsed. Callers that reach a spent
+ * slice together take turns, one for each: released in the same turn, thirty reconciles would run back
+ * to back before any timer.
  */
 export function timeSlicer({
   sliceMs = SLICE_MS,
@@ -23,9 +25,12 @@ export function timeSlicer({
   pause = () => new Promise<void>((resolve) => setImmediate(resolve)),
 }: TimeSliceOptions = {}): () => Promise<void> {
   let started = now();
+  let turns = Promise.resolve();
   return async () => {
     if (now() - started < sliceMs) return;
-    await pause();
+    const mine = turns.then(pause);
+    turns = mine;
+    await mine;
     started = now();
   };
 }

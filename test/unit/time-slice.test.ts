@@ -67,3 +67,39 @@ describe('inSlices', () => {
     expect(time.pauses).toEqual([]);
   });
 });
+
+describe('timeSlicer shared by concurrent work', () => {
+  it('gives each waiter that reached a spent slice a turn of its own', async () => {
+    let now = 0;
+    const turns: (() => void)[] = [];
+    const checkpoint = timeSlicer({
+      sliceMs: 5,
+      now: () => now,
+      pause: () => new Promise<void>((resolve) => turns.push(resolve)),
+    });
+    now = 5;
+    const ran: string[] = [];
+    // Three reconciles of 3 ms each reach the checkpoint once the slice is spent.
+    const work = ['a', 'b', 'c'].map(async (name) => {
+      await checkpoint();
+      ran.push(name);
+      now += 3;
+    });
+    const turn = async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(turns).toHaveLength(1);
+      turns.shift()?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await turn();
+    expect(ran).toEqual(['a']);
+    await turn();
+    expect(ran).toEqual(['a', 'b']);
+    await turn();
+    await Promise.all(work);
+    expect(ran).toEqual(['a', 'b', 'c']);
+    // The last turn began a new slice: work that comes now goes on at once.
+    await checkpoint();
+    expect(turns).toEqual([]);
+  });
+});
