@@ -150,6 +150,7 @@ export class Informer {
     } while (continueToken);
 
     // Thousands of objects each wake a handler: the diff lets the event loop turn between slices.
+    // Additions and updates go first, deletions after, so meanwhile no object that exists is missing.
     for await (const [key, object] of inSlices(fresh)) {
       const known = this.#store.get(key);
       if (!known) this.#apply('added', object);
