@@ -209,7 +209,8 @@ export class WorkQueue {
     const { log, name, backoff = { initialMs: 100, maxMs: 60_000 } } = this.#options;
     let retryAfter: number | undefined;
     try {
-      const result = await this.#options.reconcile(key);
+      // A key that waited for its turn while the queue shut down (the Lease lost, say) is not begun.
+      const result = this.#shuttingDown ? undefined : await this.#options.reconcile(key);
       this.#failures.delete(key);
       retryAfter = result?.requeueAfterMs;
       log.debug({ queue: name, key, requeueAfterMs: retryAfter }, 'reconciled');

@@ -489,6 +489,26 @@ describe('WorkQueue fairness across namespaces', () => {
 });
 
 describe('WorkQueue and the event loop', () => {
+  it('begins no key that was waiting for its turn of the event loop when the queue shut down', async () => {
+    vi.useFakeTimers();
+    const turn = deferred();
+    const calls: string[] = [];
+    const q = queue(
+      async (key) => {
+        calls.push(key);
+        return undefined;
+      },
+      { checkpoint: () => turn.promise },
+    );
+    q.add('a');
+    await flush();
+    const stopping = q.shutdown();
+    turn.resolve();
+    await flush();
+    await stopping;
+    expect(calls).toEqual([]);
+  });
+
   beforeEach(() => {
     vi.useRealTimers();
   });
