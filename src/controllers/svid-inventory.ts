@@ -5,28 +5,35 @@ import { countBySigner, svidSigners } from '../core/revocation/signers.ts';
 import { EntryReason } from '../core/svid/reasons.ts';
 import { withdrawnSigners } from '../core/svid/withdrawal.ts';
 import { inSlices } from '../core/time-slice.ts';
+import { cachedParse } from '../kube/cached-parse.ts';
 import type { Informer } from '../kube/informer.ts';
 
-const entrySchema = z.object({
-  metadata: z.object({ name: z.string(), namespace: z.string(), uid: z.string() }),
-  spec: z.object({
-    trustDomainRef: z.object({ name: z.string() }),
-    secret: z.object({ name: z.string() }),
-    jwtSVIDs: z.array(z.object({ key: z.string() })).optional(),
+const readEntry = cachedParse(
+  z.object({
+    metadata: z.object({ name: z.string(), namespace: z.string(), uid: z.string() }),
+    spec: z.object({
+      trustDomainRef: z.object({ name: z.string() }),
+      secret: z.object({ name: z.string() }),
+      jwtSVIDs: z.array(z.object({ key: z.string() })).optional(),
+    }),
+    status: z
+      .object({
+        conditions: z.array(z.object({ type: z.string(), reason: z.string().optional() })).optional(),
+      })
+      .optional(),
   }),
-  status: z
-    .object({ conditions: z.array(z.object({ type: z.string(), reason: z.string().optional() })).optional() })
-    .optional(),
-});
+);
 
-const secretSchema = z.object({
-  metadata: z.object({
-    annotations: z.record(z.string(), z.string()).optional(),
-    ownerReferences: z.array(z.object({ uid: z.string() })).optional(),
+const readSecret = cachedParse(
+  z.object({
+    metadata: z.object({
+      annotations: z.record(z.string(), z.string()).optional(),
+      ownerReferences: z.array(z.object({ uid: z.string() })).optional(),
+    }),
+    data: z.record(z.string(), z.string()).optional(),
+    immutable: z.boolean().optional(),
   }),
-  data: z.record(z.string(), z.string()).optional(),
-  immutable: z.boolean().optional(),
-});
+);
 
 /** One entry's Secret as the caches show it: which authorities signed its SVIDs. */
 export interface EntrySigners {
@@ -51,21 +58,18 @@ export async function svidSignersOf(
 ): Promise<EntrySigners[]> {
   const found: EntrySigners[] = [];
   for await (const object of inSlices(entries.list())) {
-    const entry = entrySchema.safeParse(object);
-    if (!entry.success || entry.data.spec.trustDomainRef.name !== trustDomainObject) continue;
-    const { namespace, uid } = entry.data.metadata;
-    const secret = secretSchema.safeParse(
-      secretCaches(namespace)?.get(`${namespace}/${entry.data.spec.secret.name}`),
-    );
-    if (!secret.success || !secret.data.metadata.ownerReferences?.some((owner) => owner.uid === uid))
-      continue;
-    const jwtKeys = (entry.data.spec.jwtSVIDs ?? []).map((jwt) => jwt.key);
-    const data = secret.data.data ?? {};
-    const annotations = secret.data.metadata.annotations ?? {};
-    const ready = entry.data.status?.conditions?.find((condition) => condition.type === 'Ready');
+    const entry = readEntry(object);
+    if (!entry || entry.spec.trustDomainRef.name !== trustDomainObject) continue;
+    const { namespace, uid } = entry.metadata;
+    const secret = readSecret(secretCaches(namespace)?.get(`${namespace}/${entry.spec.secret.name}`));
+    if (!secret?.metadata.ownerReferences?.some((owner) => owner.uid === uid)) continue;
+    const jwtKeys = (entry.spec.jwtSVIDs ?? []).map((jwt) => jwt.key);
+    const data = secret.data ?? {};
+    const annotations = secret.metadata.annotations ?? {};
+    const ready = entry.status?.conditions?.find((condition) => condition.type === 'Ready');
     found.push({
-      entry: `${namespace}/${entry.data.metadata.name}`,
-      unwritable: secret.data.immutable === true || ready?.reason === EntryReason.SecretUnwritable,
+      entry: `${namespace}/${entry.metadata.name}`,
+      unwritable: secret.immutable === true || ready?.reason === EntryReason.SecretUnwritable,
       withdrawnSigners: withdrawnSigners(annotations),
       signers: svidSigners({
         annotations,
