@@ -23,6 +23,7 @@ import { PodCertificateInventory } from './controllers/svid-inventory.ts';
 import { TrustDomainReconciler } from './controllers/trustdomain/reconciler.ts';
 import { labelValueFor } from './core/labels.ts';
 import { inProgress } from './core/revocation/progress.ts';
+import { inSlices } from './core/time-slice.ts';
 import { discoverResources } from './kube/discovery.ts';
 import { EventRecorder } from './kube/events.ts';
 import { type ChangeType, Informer, type KubeObject, objectKey } from './kube/informer.ts';
@@ -174,12 +175,18 @@ export class Operator {
       revocationsOfTrustDomains(contenders);
     });
     let entryQueue: WorkQueue | undefined;
+    // One event may concern every entry in the cluster, and a handler cannot wait: the scan goes on in
+    // slices after it returns.
     const enqueueEntries = (
       candidates: KubeObject[],
       matches: (entry: KubeObject) => boolean = () => true,
       delayMs = 0,
     ) => {
-      for (const object of candidates) if (matches(object)) entryQueue?.addAfter(objectKey(object), delayMs);
+      const scan = async () => {
+        for await (const object of inSlices(candidates))
+          if (matches(object)) entryQueue?.addAfter(objectKey(object), delayMs);
+      };
+      scan().catch((error: unknown) => log.error({ err: error }, 'could not queue RegistrationEntries'));
     };
     const entriesOfTrustDomains = (names: Set<string>) =>
       enqueueEntries(registrationEntries.list(), (entry) =>

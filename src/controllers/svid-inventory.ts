@@ -4,28 +4,36 @@ import type { PodCertificateRecord } from '../core/revocation/pod-certificates.t
 import { countBySigner, svidSigners } from '../core/revocation/signers.ts';
 import { EntryReason } from '../core/svid/reasons.ts';
 import { withdrawnSigners } from '../core/svid/withdrawal.ts';
+import { inSlices } from '../core/time-slice.ts';
+import { cachedParse } from '../kube/cached-parse.ts';
 import type { Informer } from '../kube/informer.ts';
 
-const entrySchema = z.object({
-  metadata: z.object({ name: z.string(), namespace: z.string(), uid: z.string() }),
-  spec: z.object({
-    trustDomainRef: z.object({ name: z.string() }),
-    secret: z.object({ name: z.string() }),
-    jwtSVIDs: z.array(z.object({ key: z.string() })).optional(),
+const readEntry = cachedParse(
+  z.object({
+    metadata: z.object({ name: z.string(), namespace: z.string(), uid: z.string() }),
+    spec: z.object({
+      trustDomainRef: z.object({ name: z.string() }),
+      secret: z.object({ name: z.string() }),
+      jwtSVIDs: z.array(z.object({ key: z.string() })).optional(),
+    }),
+    status: z
+      .object({
+        conditions: z.array(z.object({ type: z.string(), reason: z.string().optional() })).optional(),
+      })
+      .optional(),
   }),
-  status: z
-    .object({ conditions: z.array(z.object({ type: z.string(), reason: z.string().optional() })).optional() })
-    .optional(),
-});
+);
 
-const secretSchema = z.object({
-  metadata: z.object({
-    annotations: z.record(z.string(), z.string()).optional(),
-    ownerReferences: z.array(z.object({ uid: z.string() })).optional(),
+const readSecret = cachedParse(
+  z.object({
+    metadata: z.object({
+      annotations: z.record(z.string(), z.string()).optional(),
+      ownerReferences: z.array(z.object({ uid: z.string() })).optional(),
+    }),
+    data: z.record(z.string(), z.string()).optional(),
+    immutable: z.boolean().optional(),
   }),
-  data: z.record(z.string(), z.string()).optional(),
-  immutable: z.boolean().optional(),
-});
+);
 
 /** One entry's Secret as the caches show it: which authorities signed its SVIDs. */
 export interface EntrySigners {
@@ -40,30 +48,28 @@ export interface EntrySigners {
 
 /**
  * The signers of the SVIDs in the Secrets of a TrustDomain's entries, as the caches show them now. Only
- * the JWT data is decoded; certificates are known by their Secret's annotation.
+ * the JWT data is decoded; certificates are known by their Secret's annotation. A cluster may hold
+ * thousands of entries: the scan lets the event loop in between slices.
  */
-export function svidSignersOf(
+export async function svidSignersOf(
   entries: Informer,
   secretCaches: (namespace: string) => Informer | undefined,
   trustDomainObject: string,
-): EntrySigners[] {
+): Promise<EntrySigners[]> {
   const found: EntrySigners[] = [];
-  for (const object of entries.list()) {
-    const entry = entrySchema.safeParse(object);
-    if (!entry.success || entry.data.spec.trustDomainRef.name !== trustDomainObject) continue;
-    const { namespace, uid } = entry.data.metadata;
-    const secret = secretSchema.safeParse(
-      secretCaches(namespace)?.get(`${namespace}/${entry.data.spec.secret.name}`),
-    );
-    if (!secret.success || !secret.data.metadata.ownerReferences?.some((owner) => owner.uid === uid))
-      continue;
-    const jwtKeys = (entry.data.spec.jwtSVIDs ?? []).map((jwt) => jwt.key);
-    const data = secret.data.data ?? {};
-    const annotations = secret.data.metadata.annotations ?? {};
-    const ready = entry.data.status?.conditions?.find((condition) => condition.type === 'Ready');
+  for await (const object of inSlices(entries.list())) {
+    const entry = readEntry(object);
+    if (!entry || entry.spec.trustDomainRef.name !== trustDomainObject) continue;
+    const { namespace, uid } = entry.metadata;
+    const secret = readSecret(secretCaches(namespace)?.get(`${namespace}/${entry.spec.secret.name}`));
+    if (!secret?.metadata.ownerReferences?.some((owner) => owner.uid === uid)) continue;
+    const jwtKeys = (entry.spec.jwtSVIDs ?? []).map((jwt) => jwt.key);
+    const data = secret.data ?? {};
+    const annotations = secret.metadata.annotations ?? {};
+    const ready = entry.status?.conditions?.find((condition) => condition.type === 'Ready');
     found.push({
-      entry: `${namespace}/${entry.data.metadata.name}`,
-      unwritable: secret.data.immutable === true || ready?.reason === EntryReason.SecretUnwritable,
+      entry: `${namespace}/${entry.metadata.name}`,
+      unwritable: secret.immutable === true || ready?.reason === EntryReason.SecretUnwritable,
       withdrawnSigners: withdrawnSigners(annotations),
       signers: svidSigners({
         annotations,
@@ -84,12 +90,12 @@ export function svidSignersOf(
  * How many SVIDs each authority signed among the Secrets of a TrustDomain's entries: in Secrets
  * Trustline can re-issue, and in Secrets the apiserver will not let it write.
  */
-export function svidsBySigner(
+export async function svidsBySigner(
   entries: Informer,
   secretCaches: (namespace: string) => Informer | undefined,
   trustDomainObject: string,
-): { reissuable: Map<string, number>; unwritable: Map<string, number> } {
-  const found = svidSignersOf(entries, secretCaches, trustDomainObject);
+): Promise<{ reissuable: Map<string, number>; unwritable: Map<string, number> }> {
+  const found = await svidSignersOf(entries, secretCaches, trustDomainObject);
   const count = (unwritable: boolean) =>
     countBySigner(found.filter((entry) => entry.unwritable === unwritable).map(({ signers }) => signers));
   return { reissuable: count(false), unwritable: count(true) };
@@ -113,15 +119,15 @@ export class PodCertificateInventory {
     this.#requests = requests;
   }
 
-  of(signerName: string): PodCertificateRecord[] {
+  async of(signerName: string): Promise<PodCertificateRecord[]> {
     const found: PodCertificateRecord[] = [];
     const known = this.#signerOfRequest;
-    this.#signerOfRequest = new Map();
-    for (const object of this.#requests.list()) {
+    const signerOfRequest = new Map<string, string>();
+    for await (const object of inSlices(this.#requests.list())) {
       const request = issuedRequestSchema.safeParse(object).data;
       if (!request) continue;
       const signerId = known.get(request.metadata.uid) ?? leafIssuerId(request.status.certificateChain) ?? '';
-      this.#signerOfRequest.set(request.metadata.uid, signerId);
+      signerOfRequest.set(request.metadata.uid, signerId);
       if (request.spec.signerName !== signerName) continue;
       found.push({
         signerId,
@@ -129,6 +135,7 @@ export class PodCertificateInventory {
         notAfter: new Date(request.status.notAfter),
       });
     }
+    this.#signerOfRequest = signerOfRequest;
     return found;
   }
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { objectMetaSchema } from '../api/meta.ts';
+import { inSlices, timeSlicer } from '../core/time-slice.ts';
 import { isGone, KubeApiError } from './errors.ts';
 import { ObjectStore } from './object-store.ts';
 import { collectionPath, type ResourceType } from './resources.ts';
@@ -148,13 +149,15 @@ export class Informer {
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
 
-    for (const [key, object] of fresh) {
+    // Thousands of objects each wake a handler: the diff lets the event loop turn between slices.
+    // Additions and updates go first, deletions after, so meanwhile no object that exists is missing.
+    for await (const [key, object] of inSlices(fresh)) {
       const known = this.#store.get(key);
       if (!known) this.#apply('added', object);
       else if (known.metadata.resourceVersion !== object.metadata.resourceVersion)
         this.#apply('updated', object);
     }
-    for (const [key, object] of this.#store.entries()) {
+    for await (const [key, object] of inSlices(this.#store.entries())) {
       if (!fresh.has(key)) this.#apply('deleted', object);
     }
     this.#resourceVersion = resourceVersion;
@@ -183,9 +186,12 @@ export class Informer {
         },
         connection.signal,
       );
+      // One read may bring hundreds of events, handled otherwise without a turn of the event loop.
+      const checkpoint = timeSlicer();
       for await (const line of lines) {
         armInactivity();
         this.#handle(line);
+        await checkpoint();
       }
     } catch (error) {
       if (connection.signal.aborted && !this.#stop.signal.aborted) {

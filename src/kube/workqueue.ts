@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { timeSlicer } from '../core/time-slice.ts';
 import { TokenBucket } from '../core/token-bucket.ts';
 
 /** What a reconcile asks for: nothing (done until the next change), or another look after a delay. */
@@ -20,6 +21,8 @@ export interface WorkQueueOptions {
    */
   reservedForNewFlows?: number;
   now?: () => number;
+  /** Awaited before each reconcile, to let the event loop turn: a time slicer by default. */
+  checkpoint?: () => Promise<void>;
 }
 
 /** The flow a key belongs to: its namespace (`namespace/name`), or '' for a cluster-scoped key. */
@@ -75,6 +78,7 @@ export class WorkQueue {
   readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #idle = new Set<() => void>();
   readonly #bucket: TokenBucket | undefined;
+  readonly #checkpoint: () => Promise<void>;
   #pumpTimer: NodeJS.Timeout | undefined;
   #shuttingDown = false;
 
@@ -82,6 +86,7 @@ export class WorkQueue {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#bucket = options.rate && new TokenBucket(options.rate, this.#now());
+    this.#checkpoint = options.checkpoint ?? timeSlicer();
   }
 
   get length(): number {
@@ -197,18 +202,27 @@ export class WorkQueue {
       this.#activePerFlow.set(flow, (this.#activePerFlow.get(flow) ?? 0) + 1);
       this.#starting.add(key);
       // Never on the caller's stack: an informer adds a key before its cache holds the object.
-      queueMicrotask(() => {
-        this.#starting.delete(key);
-        void this.#process(key);
-      });
+      queueMicrotask(() => void this.#start(key));
     }
+  }
+
+  /**
+   * Reconciles that send no request would otherwise follow one another in microtasks alone, so a
+   * thousand of them would hold timers (the Lease's renewal) and I/O back: the queue lets the event
+   * loop turn whenever a slice of work has run out.
+   */
+  async #start(key: string): Promise<void> {
+    await this.#checkpoint();
+    this.#starting.delete(key);
+    await this.#process(key);
   }
 
   async #process(key: string): Promise<void> {
     const { log, name, backoff = { initialMs: 100, maxMs: 60_000 } } = this.#options;
     let retryAfter: number | undefined;
     try {
-      const result = await this.#options.reconcile(key);
+      // A key that waited for its turn while the queue shut down (the Lease lost, say) is not begun.
+      const result = this.#shuttingDown ? undefined : await this.#options.reconcile(key);
       this.#failures.delete(key);
       retryAfter = result?.requeueAfterMs;
       log.debug({ queue: name, key, requeueAfterMs: retryAfter }, 'reconciled');

@@ -26,7 +26,16 @@ function queue(
   reconcile: (key: string) => Promise<ReconcileResult>,
   options: Partial<WorkQueueOptions> = {},
 ): WorkQueue {
-  return new WorkQueue({ name: 'test', log, concurrency: 1, reconcile, now: () => Date.now(), ...options });
+  // Under fake timers the queue's turns of the event loop would cost fake time: those are tested apart.
+  return new WorkQueue({
+    name: 'test',
+    log,
+    concurrency: 1,
+    reconcile,
+    now: () => Date.now(),
+    checkpoint: async () => {},
+    ...options,
+  });
 }
 
 beforeEach(() => {
@@ -510,5 +519,62 @@ describe('WorkQueue fairness across namespaces', () => {
     for (const gate of gates.values()) gate.resolve();
     await flush();
     await stopping;
+  });
+});
+
+describe('WorkQueue and the event loop', () => {
+  it('begins no key that was waiting for its turn of the event loop when the queue shut down', async () => {
+    vi.useFakeTimers();
+    const turn = deferred();
+    const calls: string[] = [];
+    const q = queue(
+      async (key) => {
+        calls.push(key);
+        return undefined;
+      },
+      { checkpoint: () => turn.promise },
+    );
+    q.add('a');
+    await flush();
+    const stopping = q.shutdown();
+    turn.resolve();
+    await flush();
+    await stopping;
+    expect(calls).toEqual([]);
+  });
+
+  beforeEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('lets timers run between reconciles that send no request, however many keys wait', async () => {
+    const reconciled: string[] = [];
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {}
+    };
+    const q = new WorkQueue({
+      name: 'test',
+      log,
+      concurrency: 4,
+      // A reconcile that reads only caches: no await on I/O anywhere.
+      reconcile: async (key) => {
+        busy(1);
+        reconciled.push(key);
+        return undefined;
+      },
+    });
+    let doneWhenTimerRan = -1;
+    setTimeout(() => {
+      doneWhenTimerRan = reconciled.length;
+    }, 0);
+    for (let i = 0; i < 200; i++) q.add(`ns/e${i}`);
+    const deadline = performance.now() + 5_000;
+    while (reconciled.length < 200 && performance.now() < deadline) await sleep(5);
+    expect(reconciled).toHaveLength(200);
+    // The timer ran long before the 200 ms of reconciles were through: after about one 5 ms slice.
+    expect(doneWhenTimerRan).toBeGreaterThanOrEqual(0);
+    expect(doneWhenTimerRan).toBeLessThan(50);
+    await q.shutdown();
   });
 });

@@ -110,7 +110,7 @@ export class KeyRevocationReconciler {
     }
     const revocation = parsed.data;
     const previous = this.#previous(object);
-    const assessed = this.#assess(revocation);
+    const assessed = await this.#assess(revocation);
     if ('view' in assessed) {
       // A revocation is permanent: a TrustDomain deleted or unreadable later does not undo its outcome.
       if (previous.revokedAt !== undefined) return undefined;
@@ -152,7 +152,7 @@ export class KeyRevocationReconciler {
   }
 
   /** The assessment against the trust domain's journal, or the view that says why there is none yet. */
-  #assess(revocation: KeyRevocation): Assessed | { view: KeyRevocationView } {
+  async #assess(revocation: KeyRevocation): Promise<Assessed | { view: KeyRevocationView }> {
     const { trustDomains, journals, secrets, operatorNamespace, now } = this.#options;
     const reference = revocation.spec.trustDomainRef.name;
     const object = trustDomains.get(reference);
@@ -188,7 +188,7 @@ export class KeyRevocationReconciler {
     const record = assessment.state === 'recorded' ? assessment.record : undefined;
     const ofKey = new Set(record?.taintedIds ?? []);
     const held = record
-      ? svidSignersOf(this.#options.registrationEntries, this.#options.svidSecrets, reference)
+      ? await svidSignersOf(this.#options.registrationEntries, this.#options.svidSecrets, reference)
       : [];
     const names = (found: typeof held) => found.map(({ entry }) => entry).sort();
     const signedByKey = held.filter(({ signers }) => signers.some((id) => ofKey.has(id)));
@@ -201,7 +201,7 @@ export class KeyRevocationReconciler {
       : [];
     const pods = tainted
       ? outstandingPodCertificates(
-          this.#options.podCertificates?.of(signerNameOf(trustDomain)) ?? [],
+          (await this.#options.podCertificates?.of(signerNameOf(trustDomain))) ?? [],
           [...tainted],
           now(),
         ).length

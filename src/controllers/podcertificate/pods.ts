@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isPodMode, type PodModeEntry, registrationEntrySchema } from '../../api/registrationentry.ts';
 import type { SelectablePod } from '../../core/podcert/selection.ts';
+import { cachedParse } from '../../kube/cached-parse.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 
 const podSchema = z.object({
@@ -80,10 +81,13 @@ export function selectablePod(pod: Pod, signerName: string): SelectablePod {
   };
 }
 
+/** Each cached entry parsed once: every pod-mode reconcile of a namespace reads all of its entries. */
+const readEntry = cachedParse(registrationEntrySchema);
+
 /** The pod-mode entries of a namespace that a TrustDomain object issues for, as selection wants them. */
 export function podEntriesIn(entries: Informer, namespace: string, trustDomainObject: string) {
   return entries.byNamespace(namespace).flatMap((object) => {
-    const entry = registrationEntrySchema.safeParse(object).data;
+    const entry = readEntry(object);
     if (!entry || !isPodMode(entry) || entry.spec.trustDomainRef.name !== trustDomainObject) return [];
     if (entry.metadata.deletionTimestamp) return [];
     return [asPodEntry(entry)];

@@ -32,15 +32,31 @@ export type SecretState =
   | { kind: 'pending' }
   | { kind: 'owned'; observed: ObservedSecret; resourceVersion: string };
 
-function stateOf(secret: Secret, entry: EntryRef): SecretState {
+/**
+ * The decoded view of each cached Secret, made once: the cache replaces an object on every change and
+ * never alters one, so the view (and the leaf the re-issue policies parse from it) lasts as long as
+ * the cached object. An entry goes through several reconciles per change; each decoded and parsed
+ * everything again before.
+ */
+const observedSecrets = new WeakMap<KubeObject, ObservedSecret>();
+
+function observe(cached: KubeObject, secret: Secret): ObservedSecret {
+  const known = observedSecrets.get(cached);
+  if (known) return known;
+  const observed = {
+    data: decodeSecretData(secret.data),
+    annotations: secret.metadata.annotations ?? {},
+    ownedByEntry: true,
+  };
+  observedSecrets.set(cached, observed);
+  return observed;
+}
+
+function stateOf(cached: KubeObject, secret: Secret, entry: EntryRef): SecretState {
   if (!ownedBy(secret, entry)) return { kind: 'foreign' };
   return {
     kind: 'owned',
-    observed: {
-      data: decodeSecretData(secret.data),
-      annotations: secret.metadata.annotations ?? {},
-      ownedByEntry: true,
-    },
+    observed: observe(cached, secret),
     resourceVersion: secret.metadata.resourceVersion ?? '',
   };
 }
@@ -78,7 +94,8 @@ export class SvidSecrets {
 
   state(entry: EntryRef, name: string): SecretState {
     const key = `${entry.namespace}/${name}`;
-    const secret = dataObjectSchema.safeParse(this.#caches(entry.namespace)?.get(key));
+    const cached = this.#caches(entry.namespace)?.get(key);
+    const secret = dataObjectSchema.safeParse(cached);
     const cachedVersion = secret.success ? (secret.data.metadata.resourceVersion ?? '') : '';
     const replaced = this.#replaced.get(key);
     if (replaced !== undefined) {
@@ -88,7 +105,7 @@ export class SvidSecrets {
       }
       this.#replaced.delete(key);
     }
-    return secret.success ? stateOf(secret.data, entry) : { kind: 'absent' };
+    return cached && secret.success ? stateOf(cached, secret.data, entry) : { kind: 'absent' };
   }
 
   /**

@@ -8,6 +8,7 @@ import {
 } from '../../api/well-known.ts';
 import { labelValueFor } from '../../core/labels.ts';
 import { type PublishedCopy, planPublication, sameData } from '../../core/publication.ts';
+import { inSlices } from '../../core/time-slice.ts';
 import { type DataObject, dataObjectSchema } from '../../kube/data-objects.ts';
 import { isConflict, isNotFound, KubeApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/informer.ts';
@@ -38,26 +39,29 @@ const ownerUidOf = (object: DataObject) =>
 const madeFor = (object: DataObject, owner: Publication['owner'], content: string) =>
   isOwnedBy(object, owner, content) || (owner.uid !== '' && ownerUidOf(object) === owner.uid);
 
-/** The copies of a publication among the cached ConfigMaps Trustline manages. */
-export function publishedCopies(
+/**
+ * The copies of a publication among the cached ConfigMaps Trustline manages: one a namespace, so
+ * possibly thousands, read in slices that let the event loop turn.
+ */
+export async function publishedCopies(
   configMaps: readonly KubeObject[],
   owner: Publication['owner'],
   content: string,
-): PublishedCopy[] {
-  return configMaps.flatMap((object) => {
+): Promise<PublishedCopy[]> {
+  const copies: PublishedCopy[] = [];
+  for await (const object of inSlices(configMaps)) {
     const configMap = dataObjectSchema.safeParse(object);
-    if (!configMap.success || !isOwnedBy(configMap.data, owner, content)) return [];
+    if (!configMap.success || !isOwnedBy(configMap.data, owner, content)) continue;
     const { metadata, data = {} } = configMap.data;
-    return [
-      {
-        namespace: metadata.namespace ?? '',
-        name: metadata.name,
-        resourceVersion: metadata.resourceVersion ?? '',
-        data,
-        ownerUid: ownerUidOf(configMap.data),
-      },
-    ];
-  });
+    copies.push({
+      namespace: metadata.namespace ?? '',
+      name: metadata.name,
+      resourceVersion: metadata.resourceVersion ?? '',
+      data,
+      ownerUid: ownerUidOf(configMap.data),
+    });
+  }
+  return copies;
 }
 
 function configMapBody(

@@ -50,6 +50,7 @@ import {
 } from '../../core/revocation/progress.ts';
 import { trustDomainRevocations } from '../../core/revocation/status.ts';
 import { selectorMatches } from '../../core/selector.ts';
+import { inSlices } from '../../core/time-slice.ts';
 import { authorityPolicy, lifetimeProblem } from '../../core/trustdomain/lifetimes.ts';
 import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../../core/trustdomain/reasons.ts';
 import { activeX509Expiry, authorityStatuses } from '../../core/trustdomain/status.ts';
@@ -210,7 +211,7 @@ export class TrustDomainReconciler {
     let held: DesiredCondition | undefined;
     if (object.metadata.deletionTimestamp) {
       if (!object.metadata.finalizers?.includes(FINALIZER_IN_USE)) return undefined;
-      const users = this.#users(object.metadata.name);
+      const users = await this.#users(object.metadata.name);
       if (users.length === 0) {
         await this.#setFinalizers(
           object,
@@ -320,17 +321,15 @@ export class TrustDomainReconciler {
     return journal !== undefined && !(journal instanceof JournalError) && inProgress(journal).length > 0;
   }
 
-  /** The RegistrationEntries that use a TrustDomain, as namespace/name. */
-  #users(name: string): string[] {
-    return this.#options.caches.registrationEntries
-      .list()
-      .flatMap((entry) => {
-        const parsed = entryRefSchema.safeParse(entry);
-        return parsed.success && parsed.data.spec.trustDomainRef.name === name
-          ? [`${parsed.data.metadata.namespace}/${parsed.data.metadata.name}`]
-          : [];
-      })
-      .sort();
+  /** The RegistrationEntries that use a TrustDomain, as namespace/name, read in slices. */
+  async #users(name: string): Promise<string[]> {
+    const users: string[] = [];
+    for await (const entry of inSlices(this.#options.caches.registrationEntries.list())) {
+      const parsed = entryRefSchema.safeParse(entry);
+      if (parsed.success && parsed.data.spec.trustDomainRef.name === name)
+        users.push(`${parsed.data.metadata.namespace}/${parsed.data.metadata.name}`);
+    }
+    return users.sort();
   }
 
   /**
@@ -404,7 +403,7 @@ export class TrustDomainReconciler {
       failpoint('authority-minted');
       return authority;
     };
-    const revocations = this.#advanceRevocations(trustDomain, stored.journal, upstream, now);
+    const revocations = await this.#advanceRevocations(trustDomain, stored.journal, upstream, now);
     const advanced = signing.mint
       ? await advanceAuthorities({
           journal: revocations.journal,
@@ -480,7 +479,7 @@ export class TrustDomainReconciler {
 
     const owner = { name: trustDomain.metadata.name, uid: trustDomain.metadata.uid ?? '' };
     const configMaps = this.#options.caches.configMaps.list();
-    const namespaces = this.#bundleNamespaces(trustDomain);
+    const namespaces = await this.#bundleNamespaces(trustDomain);
     const published = await publish(
       this.#options.client,
       {
@@ -494,7 +493,7 @@ export class TrustDomainReconciler {
         namespaces,
         owner,
       },
-      publishedCopies(configMaps, owner, CONTENT_TRUST_BUNDLE),
+      await publishedCopies(configMaps, owner, CONTENT_TRUST_BUNDLE),
       () => {
         if (changed) failpoint('bundle-partly-published');
       },
@@ -511,7 +510,7 @@ export class TrustDomainReconciler {
         namespaces: oidc && issuer ? [oidc.namespace] : [],
         owner,
       },
-      publishedCopies(configMaps, owner, CONTENT_OIDC_DISCOVERY),
+      await publishedCopies(configMaps, owner, CONTENT_OIDC_DISCOVERY),
     );
     const trustBundleProblem = await this.#publishClusterTrustBundle(
       trustDomain,
@@ -588,12 +587,12 @@ export class TrustDomainReconciler {
    * Taints what accepted KeyRevocations name and revokes what has been re-issued and waited out. The
    * SVID Secrets are counted only while a revocation needs them.
    */
-  #advanceRevocations(
+  async #advanceRevocations(
     trustDomain: TrustDomain,
     journal: Journal,
     upstream: UpstreamCA | undefined,
     now: Date,
-  ): AdvanceRevocationsResult {
+  ): Promise<AdvanceRevocationsResult> {
     const { caches, operatorNamespace } = this.#options;
     const requests = requestsFor(caches.keyRevocations, trustDomain.metadata.name);
     const plans: RevocationPlan[] = [];
@@ -615,7 +614,7 @@ export class TrustDomainReconciler {
     }
     const counting = plans.length > 0 || inProgress(journal).length > 0;
     const counts = counting
-      ? svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
+      ? await svidsBySigner(caches.registrationEntries, caches.svidSecrets, trustDomain.metadata.name)
       : { reissuable: new Map(), unwritable: new Map() };
     return advanceRevocations({
       journal,
@@ -624,7 +623,7 @@ export class TrustDomainReconciler {
       followers,
       svidsBySigner: counts.reissuable,
       unwritableBySigner: counts.unwritable,
-      podCertificates: counting ? (caches.podCertificates?.of(signerNameOf(trustDomain)) ?? []) : [],
+      podCertificates: counting ? ((await caches.podCertificates?.of(signerNameOf(trustDomain))) ?? []) : [],
     });
   }
 
@@ -664,19 +663,20 @@ export class TrustDomainReconciler {
     );
   }
 
-  /** The namespaces the bundle goes to: every one the selector matches that is not being deleted. */
-  #bundleNamespaces(trustDomain: TrustDomain): string[] {
+  /**
+   * The namespaces the bundle goes to: every one the selector matches that is not being deleted. A
+   * cluster may have thousands: they are read in slices that let the event loop turn.
+   */
+  async #bundleNamespaces(trustDomain: TrustDomain): Promise<string[]> {
     const selector = trustDomain.spec.bundle.namespaceSelector ?? {};
-    return this.#options.caches.namespaces
-      .list()
-      .flatMap((object) => {
-        const namespace = namespaceSchema.safeParse(object);
-        if (!namespace.success || namespace.data.metadata.deletionTimestamp) return [];
-        return selectorMatches(selector, namespace.data.metadata.labels)
-          ? [namespace.data.metadata.name]
-          : [];
-      })
-      .sort();
+    const selected: string[] = [];
+    for await (const object of inSlices(this.#options.caches.namespaces.list())) {
+      const namespace = namespaceSchema.safeParse(object);
+      if (!namespace.success || namespace.data.metadata.deletionTimestamp) continue;
+      if (selectorMatches(selector, namespace.data.metadata.labels))
+        selected.push(namespace.data.metadata.name);
+    }
+    return selected.sort();
   }
 
   /** Drops the metrics of a deleted TrustDomain, unless another object serves the same name. */

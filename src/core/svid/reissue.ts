@@ -289,7 +289,19 @@ export const dataMissing: ReissuePolicy = (input) => {
 
 export const certificateUnreadable: ReissuePolicy = (input) => readLeaf(input).trigger;
 
+/** Whether each observed Secret's key fits its leaf, checked once like the leaf is parsed once. */
+const keyChecks = new WeakMap<ObservedSecret, { found: ReissueTrigger | undefined }>();
+
 export const keyMismatch: ReissuePolicy = (input) => {
+  const secret = input.secret;
+  const known = secret && keyChecks.get(secret);
+  if (known) return known.found;
+  const found = checkKey(input);
+  if (secret) keyChecks.set(secret, { found });
+  return found;
+};
+
+function checkKey(input: IssuanceInput): ReissueTrigger | undefined {
   const leaf = readLeaf(input);
   if (leaf.trigger !== undefined) return leaf.trigger;
   const key = readText(input, TLS_PRIVATE_KEY_KEY);
@@ -305,7 +317,7 @@ export const keyMismatch: ReissuePolicy = (input) => {
     ReissueReason.KeyMismatch,
     `the private key in ${TLS_PRIVATE_KEY_KEY} is not the one of the certificate in ${TLS_CERT_KEY}`,
   );
-};
+}
 
 export const identityMismatch: ReissuePolicy = (input) => {
   const leaf = readLeaf(input);
