@@ -80,8 +80,8 @@ const environmentSchema = z.object({
   TRUSTLINE_LEASE_DURATION: positiveDuration('15s'),
   TRUSTLINE_RENEW_DEADLINE: positiveDuration('10s'),
   TRUSTLINE_RETRY_PERIOD: positiveDuration('2s'),
-  TRUSTLINE_API_QPS: positiveNumber(50, false),
-  TRUSTLINE_API_BURST: positiveNumber(100, true),
+  TRUSTLINE_API_QPS: positiveNumber(200, false),
+  TRUSTLINE_API_BURST: positiveNumber(400, true),
   POD_NAME: z.string().min(1).optional(),
 });
 

@@ -39,7 +39,7 @@ describe('configFromEnvironment', () => {
           identity: `${hostname()}_${process.pid}`,
           timing: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
         },
-        apiRateLimit: { qps: 50, burst: 100 },
+        apiRateLimit: { qps: 200, burst: 400 },
       });
     });
   });
