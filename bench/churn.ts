@@ -13,7 +13,8 @@ import { Informer } from '../src/kube/informer.ts';
 import { collectionPath, coreResources, trustlineResource } from '../src/kube/resources.ts';
 import type { RestClient } from '../src/kube/rest.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { type EventLoopDelay, formatEventLoopDelay } from './event-loop.ts';
+import type { EventLoopDelay } from '../test/fixtures/event-loop-delay.ts';
+import { formatEventLoopDelay } from './event-loop.ts';
 import { OperatorExited, startRun, until } from './operator.ts';
 
 /** Entries that each re-key every ~5 s (renewal at half of a 10 s lifetime): a tenant at the TTL floor. */

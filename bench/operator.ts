@@ -8,7 +8,8 @@ import { freePort, type RunningControlPlane } from '../hack/controlplane/cluster
 import { trustDomainKind } from '../src/api/trustdomain.ts';
 import { collectionPath, coreResources, trustlineResource } from '../src/kube/resources.ts';
 import { RestClient } from '../src/kube/rest.ts';
-import { type EventLoopDelay, parseEventLoopDelay, scrapeMetrics } from './event-loop.ts';
+import { type EventLoopDelay, parseEventLoopDelay } from '../test/fixtures/event-loop-delay.ts';
+import { scrapeMetrics } from './event-loop.ts';
 import { installOperatorIdentity } from './operator-identity.ts';
 
 const REPO = join(import.meta.dirname, '..');

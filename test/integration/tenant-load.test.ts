@@ -6,6 +6,7 @@ import { KubeApiError } from '../../src/kube/errors.ts';
 import { Informer } from '../../src/kube/informer.ts';
 import { collectionPath, coreResources, leaseResource, objectPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
+import { parseEventLoopDelay } from '../fixtures/event-loop-delay.ts';
 import { createEntry, entries } from './registration-entries.ts';
 import { type ChartInstall, installChart } from './service-account.ts';
 import { connectWithCrds, type OperatorProcess, uniqueName, waitFor } from './support.ts';
@@ -28,12 +29,6 @@ const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 };
-
-/** Gauges of the operator's own /metrics, read in one scrape (the event-loop figures reset on each). */
-async function gauges(operator: OperatorProcess, names: string[]): Promise<number[]> {
-  const lines = (await operator.metrics()).split('\n');
-  return names.map((name) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(' ')[1]));
-}
 
 /**
  * A hostile namespace churns RSA-4096 SVIDs with 10-second TTLs; a victim namespace's entries must
@@ -163,12 +158,9 @@ describe('one namespace cannot stall the operator', () => {
       await secrets.stop();
     }
 
-    const [loopP99 = Number.NaN, loopMax = Number.NaN] = await gauges(operator, [
-      'nodejs_eventloop_lag_p99_seconds',
-      'nodejs_eventloop_lag_max_seconds',
-    ]);
+    const loop = parseEventLoopDelay(await operator.metrics());
     console.info(
-      `victim SVID delay over ${delays.length} entries: p50 ${Math.round(percentile(delays, 50))} ms, p99 ${Math.round(percentile(delays, 99))} ms, max ${Math.round(Math.max(...delays))} ms; operator event-loop delay p99 ${Math.round(loopP99 * 1000)} ms, max ${Math.round(loopMax * 1000)} ms; ${renewals.size} Lease renewals seen, at most ${Math.round(longestWithoutRenewal)} ms apart`,
+      `victim SVID delay over ${delays.length} entries: p50 ${Math.round(percentile(delays, 50))} ms, p99 ${Math.round(percentile(delays, 99))} ms, max ${Math.round(Math.max(...delays))} ms; operator event-loop delay p99 ${Math.round(loop.p99)} ms, max ${Math.round(loop.max)} ms; ${renewals.size} Lease renewals seen, at most ${Math.round(longestWithoutRenewal)} ms apart`,
     );
     expect(percentile(delays, 99)).toBeLessThan(2_000);
     // One holder throughout, renewing every retry period (2 s), never near its renew deadline.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEventLoopDelay } from '../../bench/event-loop.ts';
+import { parseEventLoopDelay } from '../fixtures/event-loop-delay.ts';
 
 const exposition = [
   '# HELP nodejs_eventloop_lag_p50_seconds The 50th percentile of the recorded event loop delays.',
