@@ -142,14 +142,19 @@ export class SvidSecrets {
       ),
     });
     const path = objectPath(coreResources.secrets, secret.name, entry.namespace);
+    const key = `${entry.namespace}/${secret.name}`;
+    // Until the cache moves past the version written over, it has not seen this write.
+    const expect = (resourceVersion: string) => this.#replaced.set(key, { resourceVersion, at: Date.now() });
     if (state.kind === 'owned') {
       await this.#client.request('PUT', path, { body: body(state.resourceVersion) });
+      expect(state.resourceVersion);
       return 'written';
     }
     try {
       await this.#client.request('POST', collectionPath(coreResources.secrets, entry.namespace), {
         body: body(),
       });
+      expect('');
       return 'written';
     } catch (error) {
       if (!isConflict(error)) throw error;
@@ -157,7 +162,9 @@ export class SvidSecrets {
     // The cache has not seen it yet, or it is someone else's: only the owner reference can tell.
     const current = dataObjectSchema.parse(await this.#client.request('GET', path));
     if (!ownedBy(current, entry)) return 'foreign';
-    await this.#client.request('PUT', path, { body: body(current.metadata.resourceVersion) });
+    const replacedVersion = current.metadata.resourceVersion ?? '';
+    await this.#client.request('PUT', path, { body: body(replacedVersion) });
+    expect(replacedVersion);
     return 'written';
   }
 }
