@@ -21,7 +21,6 @@ import {
   podCertificateRequestsV1,
   podWithCertificateVolume,
 } from '../test/fixtures/kubelet.ts';
-import { serviceAccountsResource } from '../test/fixtures/service-accounts.ts';
 import { type BenchOperator, startRun, until } from './operator.ts';
 import { ms, percentile } from './stats.ts';
 
@@ -122,7 +121,7 @@ export async function measurePodCertificates(
       await post(collectionPath(nodes), { apiVersion: 'v1', kind: 'Node', metadata: { name: node } }),
     ).metadata.uid;
     const serviceAccountUID = uidSchema.parse(
-      await post(collectionPath(serviceAccountsResource, namespace), {
+      await post(collectionPath(coreResources.serviceAccounts, namespace), {
         apiVersion: 'v1',
         kind: 'ServiceAccount',
         metadata: { name: 'web' },

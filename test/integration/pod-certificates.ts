@@ -32,11 +32,9 @@ export async function createServiceAccount(
   namespace: string,
   name: string,
 ): Promise<string> {
-  const account = await client.request(
-    'POST',
-    collectionPath({ group: '', version: 'v1', plural: 'serviceaccounts', namespaced: true }, namespace),
-    { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } } },
-  );
+  const account = await client.request('POST', collectionPath(coreResources.serviceAccounts, namespace), {
+    body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } },
+  });
   return uidSchema.parse(account).metadata.uid;
 }
 

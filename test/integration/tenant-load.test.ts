@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { percentile } from '../../bench/stats.ts';
 import { LEADER_LEASE_NAME } from '../../src/deploy/names.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { Informer } from '../../src/kube/informer.ts';
@@ -24,11 +25,6 @@ const signingSchema = z.object({ signing: z.object({ operation: z.string(), for:
 const leaseSchema = z.object({
   spec: z.object({ holderIdentity: z.string().optional(), renewTime: z.string().optional() }),
 });
-
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
 
 /**
  * A hostile namespace churns RSA-4096 SVIDs with 10-second TTLs; a victim namespace's entries must
