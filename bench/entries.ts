@@ -11,7 +11,8 @@ import { Informer } from '../src/kube/informer.ts';
 import { collectionPath, coreResources, trustlineResource } from '../src/kube/resources.ts';
 import type { RestClient } from '../src/kube/rest.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import type { EventLoopDelay } from '../test/fixtures/event-loop-delay.ts';
+import { type EventLoopDelay, parseEventLoopDelay } from '../test/fixtures/event-loop-delay.ts';
+import { between, type RequestTally, reportRequests, tallyRequests, totalOf } from './api-requests.ts';
 import { formatEventLoopDelay } from './event-loop.ts';
 import { OperatorExited, startRun, until } from './operator.ts';
 import { measureRevocation, type RevocationBench, reportRevocation } from './revocation.ts';
@@ -37,6 +38,8 @@ export interface EntryBench {
     eventLoop: EventLoopDelay;
   };
   records?: { events: number; audits: number };
+  /** The operator's API requests from the first create until the burst's work had settled. */
+  requests?: { tally: RequestTally; untilReady: number; untilReadyMs: number };
   revocation?: RevocationBench;
   /** The phase during which the operator exited (the leader lost its Lease, or a crash), and why. */
   aborted?: { phase: string; reason: string };
@@ -128,7 +131,7 @@ export async function measureEntries(
     phase = `the ${ENTRIES}-entry burst`;
     const names = Array.from({ length: ENTRIES }, (_, i) => `bulk-${i}`);
     // This scrape starts the event-loop window afresh.
-    await operator.eventLoopDelay();
+    const requestsBefore = tallyRequests(await operator.metrics());
     const start = performance.now();
     progress = () =>
       `${names.filter((name) => ready.has(`${name}-svid`)).length} of ${ENTRIES} Secrets were ready ${((performance.now() - start) / 1000).toFixed(1)} s after the first create`;
@@ -137,8 +140,10 @@ export async function measureEntries(
     }
     const allCreated = performance.now();
     await until(`${ENTRIES} Secrets`, issued(names));
-    const eventLoop = await operator.eventLoopDelay();
+    const atReady = await operator.metrics();
     const totalMs = performance.now() - start;
+    const eventLoop = parseEventLoopDelay(atReady);
+    const untilReady = totalOf(between(requestsBefore, tallyRequests(atReady)).requests);
     const createMs = allCreated - start;
     const bulkMs = names.map((name) => latency(`${name}-svid`));
     result.bulk = {
@@ -174,6 +179,11 @@ export async function measureEntries(
       ({ events, audits } = await counts());
     }
     result.records = { events, audits };
+    result.requests = {
+      tally: between(requestsBefore, await settledRequests(() => operator.metrics())),
+      untilReady,
+      untilReadyMs: totalMs,
+    };
     log(`revoking the active X.509 authority under all ${ENTRIES + 21} SVIDs`);
     phase = 'the revocation';
     result.revocation = await measureRevocation(client, {
@@ -196,7 +206,29 @@ export async function measureEntries(
   }
 }
 
-export function reportEntries({ singleMs, bulk, records, revocation, aborted }: EntryBench): string[] {
+/** Status writes and Events trail the Secrets: the counters once a second has passed without a request. */
+async function settledRequests(scrape: () => Promise<string>): Promise<RequestTally> {
+  let previous = tallyRequests(await scrape());
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    await sleep(1_000);
+    const current = tallyRequests(await scrape());
+    const sent = between(previous, current).requests;
+    // The leader renews its Lease and watches reconnect whatever happens: neither is the burst's.
+    if ([...sent.keys()].every((key) => key.endsWith(' leases') || key.startsWith('WATCH '))) return current;
+    previous = current;
+  }
+  return previous;
+}
+
+export function reportEntries({
+  singleMs,
+  bulk,
+  records,
+  requests,
+  revocation,
+  aborted,
+}: EntryBench): string[] {
   return [
     ...(singleMs
       ? [
@@ -212,6 +244,12 @@ export function reportEntries({ singleMs, bulk, records, revocation, aborted }: 
       : []),
     ...(records
       ? [`Issued events ${records.events} of ${ENTRIES}, audit records ${records.audits} of ${ENTRIES}`]
+      : []),
+    ...(requests
+      ? reportRequests(`the ${ENTRIES}-entry burst`, requests.tally, {
+          requests: requests.untilReady,
+          ms: requests.untilReadyMs,
+        })
       : []),
     ...(revocation ? reportRevocation(revocation) : []),
     ...(aborted ? [`ABORTED during ${aborted.phase}: ${aborted.reason}`] : []),

@@ -24,6 +24,7 @@ import { TrustDomainReconciler } from './controllers/trustdomain/reconciler.ts';
 import { labelValueFor } from './core/labels.ts';
 import { inProgress } from './core/revocation/progress.ts';
 import { inSlices } from './core/time-slice.ts';
+import type { ApiRequest } from './kube/api-request.ts';
 import { discoverResources } from './kube/discovery.ts';
 import { EventRecorder } from './kube/events.ts';
 import { type ChangeType, Informer, type KubeObject, objectKey } from './kube/informer.ts';
@@ -106,8 +107,9 @@ export class Operator {
     failpoint = failpointsFromEnvironment(),
     onLeadershipLost,
   }: OperatorOptions): Promise<Operator> {
-    const client = await RestClient.fromKubeConfig(config, { rateLimit: settings.apiRateLimit });
     const metrics = new Metrics(now);
+    const onRequest = (request: ApiRequest) => metrics.countApiRequest(request);
+    const client = await RestClient.fromKubeConfig(config, { rateLimit: settings.apiRateLimit, onRequest });
     metrics.collectProcessMetrics();
     const audit = settings.auditLog ? AuditLog.toFile(settings.auditLog) : new AuditLog();
     const queues: WorkQueue[] = [];
@@ -449,7 +451,7 @@ export class Operator {
     }
     metrics.setLeader(false);
     // A connection pool of its own and no rate limit: renewal never waits behind reconciles.
-    const leaseClient = await RestClient.fromKubeConfig(config);
+    const leaseClient = await RestClient.fromKubeConfig(config, { onRequest });
     const elector = new LeaderElector({
       client: leaseClient,
       namespace: settings.namespace,

@@ -4,6 +4,7 @@ import { Agent, type Dispatcher, fetch } from 'undici';
 import { z } from 'zod';
 import { retryAfterMs } from '../core/retry-after.ts';
 import { TokenBucket } from '../core/token-bucket.ts';
+import { type ApiRequest, codeClass, describeRequest } from './api-request.ts';
 import { KubeApiError } from './errors.ts';
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -20,9 +21,24 @@ const statusSchema = z.looseObject({ reason: z.string().optional(), message: z.s
 /** client-go's count: a request refused as Too Many Requests is sent at most this many times more. */
 const MAX_THROTTLED_RETRIES = 10;
 
+/** How long one request (not a watch) may take, headers and body, before it fails: never five minutes. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 export interface RestClientOptions {
   /** Requests per second this client sends at most, with a burst; unlimited when unset. */
   rateLimit?: { qps: number; burst: number };
+  /** Called once per request sent (a request sent again after a 429 counts again), for metrics. */
+  onRequest?: (request: ApiRequest) => void;
+  /** The bound on each request but watches; DEFAULT_REQUEST_TIMEOUT_MS when unset. */
+  requestTimeoutMs?: number;
+}
+
+/** A request that had no complete answer within the client's bound. */
+export class RequestTimeoutError extends Error {
+  constructor(method: string, path: string, timeoutMs: number, cause: unknown) {
+    super(`${method} ${path}: no answer from the apiserver within ${timeoutMs / 1000} s`, { cause });
+    this.name = 'RequestTimeoutError';
+  }
 }
 
 /**
@@ -38,6 +54,8 @@ export class RestClient {
   readonly #dispatcher: Dispatcher;
   #destroyed = false;
   readonly #bucket: TokenBucket | undefined;
+  readonly #onRequest: ((request: ApiRequest) => void) | undefined;
+  readonly #timeoutMs: number;
 
   private constructor(
     config: KubeConfig,
@@ -50,6 +68,8 @@ export class RestClient {
     this.#dispatcher = dispatcher;
     const rate = options.rateLimit;
     this.#bucket = rate && new TokenBucket({ perSecond: rate.qps, burst: rate.burst }, Date.now());
+    this.#onRequest = options.onRequest;
+    this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
   static async fromKubeConfig(
@@ -98,19 +118,34 @@ export class RestClient {
     if (wait > 0) await sleep(wait, undefined, { signal });
   }
 
-  async #send(method: string, path: string, options: RequestOptions) {
+  /**
+   * Sends a request, again after each 429, and returns the answer with the signal that bounds it
+   * (none for a watch), which still runs while the caller reads the body.
+   */
+  async #send(method: string, path: string, options: RequestOptions, watch: boolean) {
+    const counted = describeRequest(method, path, options.query);
     let response: Response;
+    let timeout: AbortSignal | undefined;
     for (let attempt = 0; ; attempt += 1) {
       await this.#turn(options.signal);
-      response = await fetch(this.#url(path, options.query), {
-        method,
-        headers: await this.#headers(
-          options.body === undefined ? undefined : (options.contentType ?? 'application/json'),
-        ),
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        dispatcher: this.#dispatcher,
-        signal: options.signal,
-      });
+      // Started after the rate limit's wait: a request queued behind others has not timed out.
+      timeout = watch ? undefined : AbortSignal.timeout(this.#timeoutMs);
+      const signals = [options.signal, timeout].filter((signal) => signal !== undefined);
+      try {
+        response = await fetch(this.#url(path, options.query), {
+          method,
+          headers: await this.#headers(
+            options.body === undefined ? undefined : (options.contentType ?? 'application/json'),
+          ),
+          body: options.body === undefined ? undefined : JSON.stringify(options.body),
+          dispatcher: this.#dispatcher,
+          signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
+        });
+      } catch (error) {
+        this.#onRequest?.({ ...counted, code: codeClass(undefined) });
+        throw this.#timedOut(timeout, method, path, error);
+      }
+      this.#onRequest?.({ ...counted, code: codeClass(response.status) });
       // The apiserver refuses a 429 before doing anything, so even a create is safe to send again.
       if (response.status !== 429 || attempt >= MAX_THROTTLED_RETRIES) break;
       await response.body?.cancel();
@@ -119,7 +154,7 @@ export class RestClient {
       });
     }
     if (!response.ok) {
-      const text = await response.text();
+      const text = await this.#read(response.text(), timeout, method, path);
       let parsed: z.infer<typeof statusSchema> = {};
       try {
         parsed = statusSchema.parse(JSON.parse(text));
@@ -130,18 +165,31 @@ export class RestClient {
         `${method} ${path}: ${parsed.message ?? (text || response.statusText)}`,
       );
     }
-    return response;
+    return { response, timeout };
+  }
+
+  /** The error to throw: a RequestTimeoutError when this client's bound, not the caller, ended it. */
+  #timedOut(timeout: AbortSignal | undefined, method: string, path: string, error: unknown): unknown {
+    return timeout?.aborted ? new RequestTimeoutError(method, path, this.#timeoutMs, error) : error;
+  }
+
+  async #read<T>(body: Promise<T>, timeout: AbortSignal | undefined, method: string, path: string) {
+    try {
+      return await body;
+    } catch (error) {
+      throw this.#timedOut(timeout, method, path, error);
+    }
   }
 
   /** Sends a request and returns the decoded JSON body, unvalidated: callers check it with a schema. */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
-    const response = await this.#send(method, path, options);
-    return response.status === 204 ? undefined : response.json();
+    const { response, timeout } = await this.#send(method, path, options, false);
+    return response.status === 204 ? undefined : this.#read(response.json(), timeout, method, path);
   }
 
   /** Opens a streaming request (a watch) and yields its body line by line. */
   async *lines(path: string, query: Query, signal: AbortSignal): AsyncGenerator<string> {
-    const response = await this.#send('GET', path, { query, signal });
+    const { response } = await this.#send('GET', path, { query, signal }, true);
     if (!response.body) return;
     const decoder = new TextDecoder();
     let pending = '';

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ApiRequest } from '../kube/api-request.ts';
 
 /** Metric names, defined once: dashboards and alerts depend on them. */
 export const METRIC_NAMES = {
@@ -15,6 +16,7 @@ export const METRIC_NAMES = {
   podCertificateRequests: 'trustline_pod_certificate_requests_total',
   podCertificateIssuance: 'trustline_pod_certificate_issuance_seconds',
   leader: 'trustline_leader',
+  apiRequests: 'trustline_kube_api_requests_total',
 } as const;
 
 /** Revocations take from seconds (grace 0) to hours (a long grace period). */
@@ -94,6 +96,12 @@ export class Metrics {
   readonly #leader = new Gauge({
     name: METRIC_NAMES.leader,
     help: '1 while this replica holds the leader Lease and writes; 0 while it stands by.',
+    registers: [this.registry],
+  });
+  readonly #apiRequests = new Counter({
+    name: METRIC_NAMES.apiRequests,
+    help: 'Requests sent to the Kubernetes API, by verb, resource (with subresource) and status code class.',
+    labelNames: ['verb', 'resource', 'code'] as const,
     registers: [this.registry],
   });
   /** Each entry's trust domain and current X.509-SVID notAfter, for the soonest-expiry gauge. */
@@ -197,6 +205,10 @@ export class Metrics {
     seconds: number,
   ): void {
     (step === 'reissued' ? this.#revocationReissue : this.#revocationRevoked).observe(labels, seconds);
+  }
+
+  countApiRequest({ verb, resource, code }: ApiRequest): void {
+    this.#apiRequests.inc({ verb, resource, code });
   }
 
   countReconcileError(controller: string): void {

@@ -27,6 +27,7 @@ describe('Metrics', () => {
       podCertificateRequests: 'trustline_pod_certificate_requests_total',
       podCertificateIssuance: 'trustline_pod_certificate_issuance_seconds',
       leader: 'trustline_leader',
+      apiRequests: 'trustline_kube_api_requests_total',
     });
   });
 
