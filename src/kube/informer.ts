@@ -25,8 +25,39 @@ const watchEventSchema = z.object({
   object: z.looseObject({}),
 });
 const watchErrorSchema = z.looseObject({ code: z.int().optional(), message: z.string().optional() });
+/** A bookmark's object is a bare shell of its kind: only metadata.resourceVersion is set. */
+const bookmarkSchema = z.looseObject({ metadata: z.looseObject({ resourceVersion: z.string() }) });
 
 export type ChangeType = 'added' | 'updated' | 'deleted';
+
+const CHANGES = { ADDED: 'added', MODIFIED: 'updated', DELETED: 'deleted' } as const;
+
+/** What one line of a watch means for the cache. */
+export type WatchEvent =
+  | { type: 'change'; change: ChangeType; object: KubeObject }
+  /** Nothing changed; a watch may resume from here. */
+  | { type: 'bookmark'; resourceVersion: string }
+  /** An object the cache cannot key: skipped. */
+  | { type: 'invalid' };
+
+/** Parses one line of a watch; an ERROR event (410 Gone, most often) is thrown as a KubeApiError. */
+export function parseWatchEvent(line: string): WatchEvent {
+  const event = watchEventSchema.parse(JSON.parse(line));
+  if (event.type === 'ERROR') {
+    const status = watchErrorSchema.parse(event.object);
+    throw new KubeApiError(status.code ?? 500, 'WatchError', status.message ?? 'watch error');
+  }
+  if (event.type === 'BOOKMARK') {
+    const bookmark = bookmarkSchema.safeParse(event.object);
+    return bookmark.success
+      ? { type: 'bookmark', resourceVersion: bookmark.data.metadata.resourceVersion }
+      : { type: 'invalid' };
+  }
+  const object = kubeObjectSchema.safeParse(event.object);
+  return object.success
+    ? { type: 'change', change: CHANGES[event.type], object: object.data }
+    : { type: 'invalid' };
+}
 
 export interface InformerOptions {
   resource: ResourceType;
@@ -70,6 +101,11 @@ export class Informer {
 
   get hasSynced(): boolean {
     return this.#synced;
+  }
+
+  /** Where the next watch resumes: the last event's or bookmark's resourceVersion. */
+  get resourceVersion(): string {
+    return this.#resourceVersion;
   }
 
   get(key: string): KubeObject | undefined {
@@ -205,26 +241,20 @@ export class Informer {
   }
 
   #handle(line: string): void {
-    const event = watchEventSchema.parse(JSON.parse(line));
-    if (event.type === 'ERROR') {
-      const status = watchErrorSchema.parse(event.object);
-      throw new KubeApiError(status.code ?? 500, 'WatchError', status.message ?? 'watch error');
-    }
-    const object = kubeObjectSchema.safeParse(event.object);
-    if (!object.success) {
+    const event = parseWatchEvent(line);
+    if (event.type === 'invalid') {
       this.#options.log.warn(
         { resource: this.#options.resource.plural },
         'ignored a watch event without metadata',
       );
       return;
     }
-    if (event.type !== 'BOOKMARK') {
-      this.#apply(
-        event.type === 'ADDED' ? 'added' : event.type === 'MODIFIED' ? 'updated' : 'deleted',
-        object.data,
-      );
+    if (event.type === 'bookmark') {
+      this.#resourceVersion = event.resourceVersion;
+      return;
     }
-    this.#resourceVersion = object.data.metadata.resourceVersion ?? this.#resourceVersion;
+    this.#apply(event.change, event.object);
+    this.#resourceVersion = event.object.metadata.resourceVersion ?? this.#resourceVersion;
   }
 
   /** Notifies first and updates the cache after, so a failing handler sees the change again on relist. */

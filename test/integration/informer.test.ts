@@ -1,11 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { type ChangeType, Informer } from '../../src/kube/informer.ts';
 import { collectionPath, objectPath, type ResourceType } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
 import { restClient, uniqueName, waitFor } from './support.ts';
 
+const configMapSchema = z.object({ metadata: z.object({ resourceVersion: z.string() }) });
 const configMaps: ResourceType = { group: '', version: 'v1', plural: 'configmaps', namespaced: true };
 
 describe('the list/watch cache', () => {
@@ -71,6 +73,41 @@ describe('the list/watch cache', () => {
       expect(informer.list().map((object) => object.metadata.name)).toEqual([`${label}-before`]);
     } finally {
       await informer.stop();
+    }
+  });
+
+  it('advances its resourceVersion on the bookmarks the apiserver sends and hands none to a handler', async () => {
+    const warnings: string[] = [];
+    const seen: string[] = [];
+    // A label no ConfigMap carries: every event this watch receives is a bookmark.
+    const informer = new Informer(client, {
+      resource: configMaps,
+      labelSelector: `test=${label}-none`,
+      log: pino({ level: 'warn' }, { write: (message: string) => warnings.push(message) }),
+      onChange: (_change, object) => seen.push(object.metadata.name),
+      // The apiserver sends a bookmark two seconds before a watch's deadline, not only once a minute.
+      watchTimeoutSeconds: () => 5,
+    });
+    await informer.start();
+    try {
+      // A change outside the selector: only a bookmark can bring its resourceVersion to this watch.
+      const other = configMapSchema.parse(
+        await client.request('POST', collectionPath(configMaps, 'default'), {
+          body: { metadata: { name: `${label}-unselected`, labels: { test: label } } },
+        }),
+      );
+      const target = BigInt(other.metadata.resourceVersion);
+      // etcd's resourceVersions are integers that only grow, so the test may compare them.
+      await waitFor(
+        'a bookmark at or past the unselected ConfigMap',
+        async () => (BigInt(informer.resourceVersion || '0') >= target ? true : undefined),
+        20_000,
+      );
+      expect(seen).toEqual([]);
+      expect(warnings).toEqual([]);
+    } finally {
+      await informer.stop();
+      await client.request('DELETE', objectPath(configMaps, `${label}-unselected`, 'default'));
     }
   });
 });
