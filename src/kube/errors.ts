@@ -28,3 +28,11 @@ export const isConflict = (error: unknown): boolean => error instanceof KubeApiE
 export const isReplaced = (error: unknown): boolean =>
   isConflict(error) ||
   (error instanceof KubeApiError && error.status === 422 && error.fields.includes('metadata.uid'));
+
+/** A write Trustline refused: the object of its name exists and Trustline did not make it. */
+export class ForeignObjectError extends KubeApiError {
+  constructor(what: string) {
+    super(409, 'AlreadyExists', `${what} exists and was not created by Trustline`);
+    this.name = 'ForeignObjectError';
+  }
+}
