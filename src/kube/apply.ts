@@ -46,7 +46,20 @@ export interface DerivedObject {
 export type ApplyOutcome =
   | { kind: 'unchanged' }
   | { kind: 'written'; replaced: string }
-  | { kind: 'foreign' };
+  | { kind: 'foreign' }
+  /** Only with `create: false`: no object of the name is left to write. */
+  | { kind: 'gone' };
+
+/**
+ * What the caller knows of the object of this name: the cached object itself, or (from a plan that
+ * already compared content) the uid and resourceVersion of Trustline's own copy, which differs.
+ */
+export type Known = KubeObject | { uid: string; resourceVersion: string };
+
+export interface ApplyOptions {
+  /** Whether to create the object when none exists (false for a copy only being emptied). */
+  create?: boolean;
+}
 
 const appliedSchema = z.looseObject({
   metadata: objectMetaSchema,
@@ -168,20 +181,25 @@ async function fetchCurrent(client: Requester, target: DerivedObject): Promise<K
 export async function applyDerived(
   client: Requester,
   target: DerivedObject,
-  cached: KubeObject | undefined,
+  cached: Known | undefined,
+  { create = true }: ApplyOptions = {},
 ): Promise<ApplyOutcome> {
   if (cached !== undefined) {
-    if (!target.owns(cached)) return { kind: 'foreign' };
-    if (unchanged(target, cached)) return { kind: 'unchanged' };
+    const { uid, resourceVersion } = 'metadata' in cached ? cached.metadata : cached;
+    if ('metadata' in cached) {
+      if (!target.owns(cached)) return { kind: 'foreign' };
+      if (unchanged(target, cached)) return { kind: 'unchanged' };
+    }
     try {
-      await update(client, target, cached.metadata.uid ?? '');
-      return { kind: 'written', replaced: cached.metadata.resourceVersion ?? '' };
+      await update(client, target, uid ?? '');
+      return { kind: 'written', replaced: resourceVersion ?? '' };
     } catch (error) {
       if (!isReplaced(error)) throw error;
     }
     const found = await fetchCurrent(client, target);
     if (found !== undefined) return settle(client, target, found);
   }
+  if (!create) return { kind: 'gone' };
   const { namespace } = target.manifest.metadata;
   try {
     await client.request('POST', collectionPath(target.resource, namespace), {
