@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { objectMetaSchema } from '../../src/api/meta.ts';
+import { publishClusterTrustBundle } from '../../src/controllers/trustdomain/cluster-trust-bundles.ts';
 import { applyDerived, type DerivedObject } from '../../src/kube/apply.ts';
+import { ForeignObjectError } from '../../src/kube/errors.ts';
+import type { KubeObject } from '../../src/kube/informer.ts';
 import { collectionPath, coreResources, objectPath } from '../../src/kube/resources.ts';
 import type { RestClient } from '../../src/kube/rest.ts';
+import { CTB_V1 } from './pod-certificates.ts';
 import { restClient, uniqueName } from './support.ts';
+import { makeCA } from './trust-domains.ts';
 
 const configMapSchema = z.object({
   metadata: objectMetaSchema,
@@ -104,5 +109,33 @@ describe('the writer of derived objects on the real apiserver', () => {
     const before = await read(name);
     expect(await applyDerived(client, target, before)).toEqual({ kind: 'unchanged' });
     expect((await read(name)).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
+  it("never overwrites a ClusterTrustBundle of Trustline's name that someone else created, and reports it", async () => {
+    const signerName = `trustline.dev/${uniqueName('attacked')}`;
+    const name = `${signerName.replace('/', ':')}:spiffe-bundle`;
+    const attackerPem = (await makeCA('CN=attacker')).certificate;
+    const trustlinePem = (await makeCA('CN=trustline')).certificate;
+    await client.request('POST', collectionPath(CTB_V1), {
+      body: {
+        apiVersion: 'certificates.k8s.io/v1',
+        kind: 'ClusterTrustBundle',
+        metadata: { name },
+        spec: { signerName, trustBundle: attackerPem },
+      },
+    });
+    const ctbSchema = z.object({ spec: z.object({ trustBundle: z.string() }) });
+    const readBundle = async () => ctbSchema.parse(await client.request('GET', objectPath(CTB_V1, name)));
+    // Trustline's cache has not seen the attacker's bundle, so it goes to create its own.
+    const emptyCache = { list: (): KubeObject[] => [], get: (): KubeObject | undefined => undefined };
+    const owner = { name: 'example', uid: 'd1a3e9b0-0000-4000-8000-000000000001', signerName };
+    try {
+      await expect(
+        publishClusterTrustBundle(client, CTB_V1, emptyCache, owner, trustlinePem),
+      ).rejects.toBeInstanceOf(ForeignObjectError);
+      expect((await readBundle()).spec.trustBundle).toBe(attackerPem);
+    } finally {
+      await client.request('DELETE', objectPath(CTB_V1, name));
+    }
   });
 });
