@@ -3,6 +3,8 @@ export interface PublishedCopy {
   namespace: string;
   name: string;
   resourceVersion: string;
+  /** The ConfigMap's own uid: a write to it is refused if the name now holds another object. */
+  uid?: string;
   data: Readonly<Record<string, string>>;
   /** The uid of the TrustDomain in its ownerReferences, if any. */
   ownerUid: string | undefined;
@@ -10,9 +12,9 @@ export interface PublishedCopy {
 
 export interface PublicationPlan {
   create: string[];
-  update: { namespace: string; resourceVersion: string }[];
+  update: { namespace: string; resourceVersion: string; uid?: string }[];
   /** Copies no longer wanted that still hold data: emptied by update, never deleted. */
-  empty: { namespace: string; name: string; resourceVersion: string }[];
+  empty: { namespace: string; name: string; resourceVersion: string; uid?: string }[];
 }
 
 /** Whether two ConfigMap data maps hold the same entries, whatever their order. */
@@ -23,6 +25,8 @@ export const sameData = (
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 };
+
+const uidOf = (copy: PublishedCopy) => (copy.uid === undefined ? {} : { uid: copy.uid });
 
 /**
  * What to write so that exactly `namespaces` hold a ConfigMap `name` with `data`, owned by `ownerUid`,
@@ -53,12 +57,13 @@ export function planPublication({
           namespace: copy.namespace,
           name: copy.name,
           resourceVersion: copy.resourceVersion,
+          ...uidOf(copy),
         });
       continue;
     }
     present.add(copy.namespace);
     if (!sameData(copy.data, data) || copy.ownerUid !== ownerUid) {
-      plan.update.push({ namespace: copy.namespace, resourceVersion: copy.resourceVersion });
+      plan.update.push({ namespace: copy.namespace, resourceVersion: copy.resourceVersion, ...uidOf(copy) });
     }
   }
   for (const namespace of wanted) {

@@ -16,7 +16,13 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-const statusSchema = z.looseObject({ reason: z.string().optional(), message: z.string().optional() });
+const statusSchema = z.looseObject({
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  details: z
+    .looseObject({ causes: z.array(z.looseObject({ field: z.string().optional() })).optional() })
+    .optional(),
+});
 
 /** client-go's count: a request refused as Too Many Requests is sent at most this many times more. */
 const MAX_THROTTLED_RETRIES = 10;
@@ -163,6 +169,7 @@ export class RestClient {
         response.status,
         parsed.reason ?? String(response.status),
         `${method} ${path}: ${parsed.message ?? (text || response.statusText)}`,
+        parsed.details?.causes?.flatMap((cause) => cause.field ?? []),
       );
     }
     return { response, timeout };

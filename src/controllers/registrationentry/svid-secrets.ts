@@ -1,11 +1,12 @@
-import { API_VERSION } from '../../api/group.ts';
+import { API_VERSION, GROUP } from '../../api/group.ts';
 import { LABEL_MANAGED_BY, LABEL_REGISTRATION_ENTRY, MANAGED_BY_TRUSTLINE } from '../../api/well-known.ts';
 import { labelValueFor } from '../../core/labels.ts';
 import type { ObservedSecret } from '../../core/svid/reissue.ts';
+import { applyDerived } from '../../kube/apply.ts';
 import { type DataObject, dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
-import { isConflict, KubeApiError } from '../../kube/errors.ts';
+import { KubeApiError } from '../../kube/errors.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
-import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
+import { coreResources } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
 
 type Secret = DataObject;
@@ -109,62 +110,58 @@ export class SvidSecrets {
   }
 
   /**
-   * Writes the Secret: a create when the cache has none, else a replace at the cached resourceVersion.
-   * Returns 'foreign' when a Secret of that name turns out to belong to someone else.
+   * Writes the Secret through the one writer: a create when the cache has none, else an apply under
+   * the cached Secret's uid, and nothing when it already holds this. Returns 'foreign' when a Secret
+   * of that name turns out to belong to someone else.
    */
   async write(entry: EntryRef, state: SecretState, secret: SvidSecretWrite): Promise<'written' | 'foreign'> {
-    const body = (resourceVersion?: string) => ({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/tls',
-      metadata: {
-        name: secret.name,
-        namespace: entry.namespace,
-        ...(resourceVersion === undefined ? {} : { resourceVersion }),
-        labels: {
-          ...secret.labels,
-          [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
-          [LABEL_REGISTRATION_ENTRY]: labelValueFor(entry.name),
-        },
-        annotations: secret.annotations,
-        ownerReferences: [
-          {
-            apiVersion: API_VERSION,
-            kind: 'RegistrationEntry',
-            name: entry.name,
-            uid: entry.uid,
-            controller: true,
-          },
-        ],
-      },
-      data: Object.fromEntries(
-        Object.entries(secret.data).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
-      ),
-    });
-    const path = objectPath(coreResources.secrets, secret.name, entry.namespace);
     const key = `${entry.namespace}/${secret.name}`;
+    const cached = state.kind === 'owned' ? this.#caches(entry.namespace)?.get(key) : undefined;
+    const outcome = await applyDerived(
+      this.#client,
+      {
+        resource: coreResources.secrets,
+        manifest: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          type: 'kubernetes.io/tls',
+          metadata: {
+            name: secret.name,
+            namespace: entry.namespace,
+            labels: {
+              ...secret.labels,
+              [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
+              [LABEL_REGISTRATION_ENTRY]: labelValueFor(entry.name),
+            },
+            annotations: secret.annotations,
+            ownerReferences: [
+              {
+                apiVersion: API_VERSION,
+                kind: 'RegistrationEntry',
+                name: entry.name,
+                uid: entry.uid,
+                controller: true,
+              },
+            ],
+          },
+          data: Object.fromEntries(
+            Object.entries(secret.data).map(([name, value]) => [name, Buffer.from(value).toString('base64')]),
+          ),
+        },
+        // Only the owner reference can tell Trustline's Secret from someone else's.
+        owns: (object) => {
+          const found = dataObjectSchema.safeParse(object);
+          return found.success && ownedBy(found.data, entry);
+        },
+        // A withdrawal takes the SVID and what describes it away; a JWT no longer wanted goes too.
+        removable: { data: true, annotations: (name) => name.startsWith(`${GROUP}/`) },
+      },
+      cached,
+    );
+    if (outcome.kind === 'foreign') return 'foreign';
     // Until the cache moves past the version written over, it has not seen this write.
-    const expect = (resourceVersion: string) => this.#replaced.set(key, { resourceVersion, at: Date.now() });
-    if (state.kind === 'owned') {
-      await this.#client.request('PUT', path, { body: body(state.resourceVersion) });
-      expect(state.resourceVersion);
-      return 'written';
-    }
-    try {
-      await this.#client.request('POST', collectionPath(coreResources.secrets, entry.namespace), {
-        body: body(),
-      });
-      expect('');
-      return 'written';
-    } catch (error) {
-      if (!isConflict(error)) throw error;
-    }
-    // The cache has not seen it yet, or it is someone else's: only the owner reference can tell.
-    const current = dataObjectSchema.parse(await this.#client.request('GET', path));
-    if (!ownedBy(current, entry)) return 'foreign';
-    const replacedVersion = current.metadata.resourceVersion ?? '';
-    await this.#client.request('PUT', path, { body: body(replacedVersion) });
-    expect(replacedVersion);
+    if (outcome.kind === 'written')
+      this.#replaced.set(key, { resourceVersion: outcome.replaced, at: Date.now() });
     return 'written';
   }
 }

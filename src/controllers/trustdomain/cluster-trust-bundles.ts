@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { API_VERSION } from '../../api/group.ts';
-import { objectMetaSchema } from '../../api/meta.ts';
+import { type ObjectMeta, objectMetaSchema } from '../../api/meta.ts';
 import { LABEL_MANAGED_BY, LABEL_TRUST_DOMAIN_OBJECT, MANAGED_BY_TRUSTLINE } from '../../api/well-known.ts';
 import {
   clusterTrustBundleName,
@@ -8,15 +8,18 @@ import {
   planTrustBundle,
 } from '../../core/bundle/cluster-trust-bundle.ts';
 import { labelValueFor } from '../../core/labels.ts';
-import { isConflict, isNotFound } from '../../kube/errors.ts';
+import { applyDerived, type Requester } from '../../kube/apply.ts';
+import { ForeignObjectError, isNotFound } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
-import { collectionPath, objectPath, type ResourceType } from '../../kube/resources.ts';
-import type { RestClient } from '../../kube/rest.ts';
+import { objectPath, type ResourceType } from '../../kube/resources.ts';
 
 const clusterTrustBundleSchema = z.object({
   metadata: objectMetaSchema,
   spec: z.object({ signerName: z.string().optional(), trustBundle: z.string() }),
 });
+
+/** The ClusterTrustBundle cache, as far as publishing reads it. */
+export type BundleCache = Pick<Informer, 'list' | 'get'>;
 
 export interface TrustBundleOwner {
   name: string;
@@ -25,12 +28,10 @@ export interface TrustBundleOwner {
 }
 
 /** The ClusterTrustBundles in the cache that Trustline keeps for a TrustDomain object. */
-function publishedFor(cache: Informer, owner: TrustBundleOwner): PublishedTrustBundle[] {
+function publishedFor(cache: BundleCache, owner: TrustBundleOwner): PublishedTrustBundle[] {
   return cache.list().flatMap((object) => {
     const bundle = clusterTrustBundleSchema.safeParse(object).data;
-    const labels = bundle?.metadata.labels ?? {};
-    if (!bundle || labels[LABEL_MANAGED_BY] !== MANAGED_BY_TRUSTLINE) return [];
-    if (labels[LABEL_TRUST_DOMAIN_OBJECT] !== labelValueFor(owner.name)) return [];
+    if (!bundle || !labelledFor(bundle.metadata, owner)) return [];
     return [
       {
         name: bundle.metadata.name,
@@ -43,15 +44,30 @@ function publishedFor(cache: Informer, owner: TrustBundleOwner): PublishedTrustB
   });
 }
 
+const labelledFor = (metadata: ObjectMeta, owner: TrustBundleOwner) =>
+  metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_TRUSTLINE &&
+  metadata.labels[LABEL_TRUST_DOMAIN_OBJECT] === labelValueFor(owner.name);
+
+/** Trustline's copy for the owner: its labels, or the ownerReference Trustline gave it. */
+const madeFor = (metadata: ObjectMeta, owner: TrustBundleOwner) =>
+  labelledFor(metadata, owner) ||
+  (owner.uid !== '' &&
+    (metadata.ownerReferences?.some(
+      (reference) => reference.kind === 'TrustDomain' && reference.uid === owner.uid,
+    ) ??
+      false));
+
 /**
  * Keeps the TrustDomain's X.509 roots in a ClusterTrustBundle linked to its signer, so pods can project
  * them next to their podCertificate volume; the same roots as the bundle ConfigMap, so a revoked key
- * leaves both in one reconcile. Returns how many writes were made.
+ * leaves both in one reconcile. Returns how many writes were made. A ClusterTrustBundle of the name
+ * that Trustline did not make is never written: that is thrown as a ForeignObjectError (a KubeApiError,
+ * 409 AlreadyExists), after the stale copies are removed.
  */
 export async function publishClusterTrustBundle(
-  client: RestClient,
+  client: Requester,
   resource: ResourceType,
-  cache: Informer,
+  cache: BundleCache,
   owner: TrustBundleOwner,
   pem: string,
 ): Promise<number> {
@@ -62,39 +78,40 @@ export async function publishClusterTrustBundle(
     existing: publishedFor(cache, owner),
   });
   const name = clusterTrustBundleName(owner.signerName);
-  const body = (resourceVersion?: string) => ({
-    apiVersion: `${resource.group}/${resource.version}`,
-    kind: 'ClusterTrustBundle',
-    metadata: {
-      name,
-      ...(resourceVersion === undefined ? {} : { resourceVersion }),
-      labels: {
-        [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
-        [LABEL_TRUST_DOMAIN_OBJECT]: labelValueFor(owner.name),
-      },
-      ownerReferences: [
-        { apiVersion: API_VERSION, kind: 'TrustDomain', name: owner.name, uid: owner.uid, controller: true },
-      ],
-    },
-    spec: { signerName: owner.signerName, trustBundle: pem },
-  });
   let writes = 0;
-  if (plan.update) {
-    await client.request('PUT', objectPath(resource, name), { body: body(plan.update.resourceVersion) });
-    writes += 1;
-  }
-  if (plan.create) {
-    try {
-      await client.request('POST', collectionPath(resource), { body: body() });
-    } catch (error) {
-      // One the cache has not seen yet: put the content in place over it.
-      if (!isConflict(error)) throw error;
-      const current = clusterTrustBundleSchema.parse(await client.request('GET', objectPath(resource, name)));
-      await client.request('PUT', objectPath(resource, name), {
-        body: body(current.metadata.resourceVersion ?? ''),
-      });
-    }
-    writes += 1;
+  let foreign = false;
+  if (plan.create || plan.update) {
+    const outcome = await applyDerived(
+      client,
+      {
+        resource,
+        manifest: {
+          apiVersion: `${resource.group}/${resource.version}`,
+          kind: 'ClusterTrustBundle',
+          metadata: {
+            name,
+            labels: {
+              [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
+              [LABEL_TRUST_DOMAIN_OBJECT]: labelValueFor(owner.name),
+            },
+            ownerReferences: [
+              {
+                apiVersion: API_VERSION,
+                kind: 'TrustDomain',
+                name: owner.name,
+                uid: owner.uid,
+                controller: true,
+              },
+            ],
+          },
+          spec: { signerName: owner.signerName, trustBundle: pem },
+        },
+        owns: (object) => madeFor(object.metadata, owner),
+      },
+      plan.update ? cache.get(name) : undefined,
+    );
+    if (outcome.kind === 'written') writes += 1;
+    foreign = outcome.kind === 'foreign';
   }
   for (const stale of plan.remove) {
     try {
@@ -110,5 +127,6 @@ export async function publishClusterTrustBundle(
       if (!isNotFound(error)) throw error;
     }
   }
+  if (foreign) throw new ForeignObjectError(`ClusterTrustBundle ${name}`);
   return writes;
 }

@@ -7,13 +7,13 @@ import {
   MANAGED_BY_TRUSTLINE,
 } from '../../api/well-known.ts';
 import { labelValueFor } from '../../core/labels.ts';
-import { type PublishedCopy, planPublication, sameData } from '../../core/publication.ts';
+import { type PublishedCopy, planPublication } from '../../core/publication.ts';
 import { inSlices } from '../../core/time-slice.ts';
+import { applyDerived, type DerivedObject, type Known, type Requester } from '../../kube/apply.ts';
 import { type DataObject, dataObjectSchema } from '../../kube/data-objects.ts';
-import { isConflict, isNotFound, KubeApiError } from '../../kube/errors.ts';
+import { KubeApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/informer.ts';
-import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
-import type { RestClient } from '../../kube/rest.ts';
+import { coreResources } from '../../kube/resources.ts';
 
 /** One document Trustline keeps in a set of namespaces on behalf of a TrustDomain. */
 export interface Publication {
@@ -57,6 +57,7 @@ export async function publishedCopies(
       namespace: metadata.namespace ?? '',
       name: metadata.name,
       resourceVersion: metadata.resourceVersion ?? '',
+      ...(metadata.uid === undefined ? {} : { uid: metadata.uid }),
       data,
       ownerUid: ownerUidOf(configMap.data),
     });
@@ -64,38 +65,45 @@ export async function publishedCopies(
   return copies;
 }
 
-function configMapBody(
+/** The ConfigMap Trustline keeps for a publication in one namespace; an emptied copy under `emptied`. */
+function derivedConfigMap(
   publication: Publication,
   namespace: string,
-  resourceVersion?: string,
   emptied?: { name: string },
-) {
+): DerivedObject {
   return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name: emptied?.name ?? publication.name,
-      namespace,
-      ...(resourceVersion === undefined ? {} : { resourceVersion }),
-      ...(emptied === undefined
-        ? {}
-        : { annotations: { [ANNOTATION_EMPTIED]: 'the TrustDomain no longer publishes here' } }),
-      labels: {
-        [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
-        [LABEL_TRUST_DOMAIN_OBJECT]: labelValueFor(publication.owner.name),
-        [LABEL_CONTENT]: publication.content,
-      },
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: 'TrustDomain',
-          name: publication.owner.name,
-          uid: publication.owner.uid,
-          controller: true,
+    resource: coreResources.configMaps,
+    manifest: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: emptied?.name ?? publication.name,
+        namespace,
+        ...(emptied === undefined
+          ? {}
+          : { annotations: { [ANNOTATION_EMPTIED]: 'the TrustDomain no longer publishes here' } }),
+        labels: {
+          [LABEL_MANAGED_BY]: MANAGED_BY_TRUSTLINE,
+          [LABEL_TRUST_DOMAIN_OBJECT]: labelValueFor(publication.owner.name),
+          [LABEL_CONTENT]: publication.content,
         },
-      ],
+        ownerReferences: [
+          {
+            apiVersion: API_VERSION,
+            kind: 'TrustDomain',
+            name: publication.owner.name,
+            uid: publication.owner.uid,
+            controller: true,
+          },
+        ],
+      },
+      data: emptied === undefined ? publication.data : {},
     },
-    data: emptied === undefined ? publication.data : {},
+    owns: (object) => {
+      const configMap = dataObjectSchema.safeParse(object);
+      return configMap.success && madeFor(configMap.data, publication.owner, publication.content);
+    },
+    removable: { data: true, annotations: (key) => key === ANNOTATION_EMPTIED },
   };
 }
 
@@ -114,7 +122,7 @@ export interface PublicationResult {
  * is reported and does not hold up the others. `afterWrite` runs after each write (a failpoint in tests).
  */
 export async function publish(
-  client: RestClient,
+  client: Requester,
   publication: Publication,
   existing: readonly PublishedCopy[],
   afterWrite: () => void = () => {},
@@ -138,55 +146,24 @@ export async function publish(
       result.failed.push({ namespace, message: error.message });
     }
   };
-  const put = async (namespace: string, resourceVersion: string) => {
-    await client.request('PUT', objectPath(coreResources.configMaps, publication.name, namespace), {
-      body: configMapBody(publication, namespace, resourceVersion),
+  const write = async (namespace: string, known: Known | undefined, emptied?: { name: string }) => {
+    const outcome = await applyDerived(client, derivedConfigMap(publication, namespace, emptied), known, {
+      // Gone with its namespace: nothing is left to empty.
+      create: emptied === undefined,
     });
-    return true;
+    if (outcome.kind === 'foreign' && emptied === undefined) result.foreign.push(namespace);
+    return outcome.kind === 'written';
   };
   // Copies that exist first: they are what relying parties read now.
-  for (const { namespace, resourceVersion } of plan.update)
-    await attempt(namespace, () => put(namespace, resourceVersion));
-  for (const namespace of plan.create) {
-    await attempt(namespace, async () => {
-      try {
-        await client.request('POST', collectionPath(coreResources.configMaps, namespace), {
-          body: configMapBody(publication, namespace),
-        });
-        return true;
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-      }
-      // Either a copy the cache has not seen yet, or someone else's ConfigMap.
-      const current = dataObjectSchema.parse(
-        await client.request('GET', objectPath(coreResources.configMaps, publication.name, namespace)),
-      );
-      if (!madeFor(current, publication.owner, publication.content)) {
-        result.foreign.push(namespace);
-        return false;
-      }
-      if (
-        isOwnedBy(current, publication.owner, publication.content) &&
-        sameData(current.data ?? {}, publication.data) &&
-        ownerUidOf(current) === publication.owner.uid
-      )
-        return false;
-      return put(namespace, current.metadata.resourceVersion ?? '');
-    });
-  }
-  for (const { namespace, name, resourceVersion } of plan.empty) {
-    await attempt(namespace, async () => {
-      try {
-        await client.request('PUT', objectPath(coreResources.configMaps, name, namespace), {
-          body: configMapBody(publication, namespace, resourceVersion, { name }),
-        });
-        return true;
-      } catch (error) {
-        // Gone with its namespace: nothing is left to empty.
-        if (isNotFound(error)) return false;
-        throw error;
-      }
-    });
+  for (const { namespace, resourceVersion, uid } of plan.update)
+    await attempt(namespace, () =>
+      write(namespace, uid === undefined ? undefined : { uid, resourceVersion }),
+    );
+  for (const namespace of plan.create) await attempt(namespace, () => write(namespace, undefined));
+  for (const { namespace, name, resourceVersion, uid } of plan.empty) {
+    await attempt(namespace, () =>
+      write(namespace, uid === undefined ? undefined : { uid, resourceVersion }, { name }),
+    );
   }
   return result;
 }
