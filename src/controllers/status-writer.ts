@@ -40,3 +40,9 @@ export async function writeStatus(
   );
   return true;
 }
+
+/** writeStatus bound to one client and resource: what a reconciler is given to write its status. */
+export const statusWriter =
+  (client: RestClient, resource: ResourceType) =>
+  (object: KubeObject, fields: Record<string, unknown>, conditions: readonly DesiredCondition[], now: Date) =>
+    writeStatus(client, resource, object, fields, conditions, now);
