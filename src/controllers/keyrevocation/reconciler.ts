@@ -1,6 +1,5 @@
 import { API_VERSION } from '../../api/group.ts';
 import { keyRevocationKind } from '../../api/keyrevocation.ts';
-import type { DesiredCondition } from '../../core/conditions.ts';
 import {
   type KeyRevocationPlan,
   type KeyRevocationSource,
@@ -14,16 +13,9 @@ import type { KubeObject } from '../../kube/informer.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import type { AuditLog } from '../../observability/audit.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import type { StatusWriter } from '../status-writer.ts';
 import { svidSignersOf } from '../svid-inventory.ts';
 import { type CacheView, type JournalView, requestOf, trustDomainView } from './context.ts';
-
-/** Writes an object's status and conditions; whether anything changed. */
-export type StatusWriter = (
-  object: KubeObject,
-  fields: Record<string, unknown>,
-  conditions: readonly DesiredCondition[],
-  now: Date,
-) => Promise<boolean>;
 
 export interface KeyRevocationControllerOptions {
   /** Writes KeyRevocation status. */
