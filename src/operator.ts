@@ -19,6 +19,7 @@ import { PodCertificateSigner } from './controllers/podcertificate/signer.ts';
 import { RegistrationEntryReconciler } from './controllers/registrationentry/reconciler.ts';
 import { owningEntryName } from './controllers/registrationentry/svid-secrets.ts';
 import { SignerCache } from './controllers/signer-cache.ts';
+import { statusWriter } from './controllers/status-writer.ts';
 import { PodCertificateInventory } from './controllers/svid-inventory.ts';
 import { TrustDomainReconciler } from './controllers/trustdomain/reconciler.ts';
 import { labelValueFor } from './core/labels.ts';
@@ -401,7 +402,7 @@ export class Operator {
         reservedForNewFlows: concurrency,
       });
       const revocationReconciler = new KeyRevocationReconciler({
-        client,
+        writeStatus: statusWriter(client, trustlineResource(keyRevocationKind)),
         keyRevocations,
         trustDomains,
         registrationEntries,

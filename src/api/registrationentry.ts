@@ -114,7 +114,8 @@ const workloadSelectorSchema = withRules(
   ],
 );
 
-const registrationEntrySpecFields = z.object({
+/** The spec's fields without its rules: partial views of an entry pick from these. */
+export const registrationEntrySpecFields = z.object({
   trustDomainRef: z
     .object({ name: objectNameSchema.describe('Name of the TrustDomain object.') })
     .describe('The TrustDomain that issues this identity.'),

@@ -40,3 +40,17 @@ export async function writeStatus(
   );
   return true;
 }
+
+/** Writes an object's status and conditions; whether anything changed. */
+export type StatusWriter = (
+  object: KubeObject,
+  fields: Record<string, unknown>,
+  conditions: readonly DesiredCondition[],
+  now: Date,
+) => Promise<boolean>;
+
+/** writeStatus bound to one client and resource: what a reconciler is given to write its status. */
+export const statusWriter =
+  (client: RestClient, resource: ResourceType): StatusWriter =>
+  (object, fields, conditions, now) =>
+    writeStatus(client, resource, object, fields, conditions, now);

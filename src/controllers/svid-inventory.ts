@@ -1,26 +1,25 @@
 import { z } from 'zod';
+import { objectMetaSchema } from '../api/meta.ts';
+import { registrationEntrySpecFields, registrationEntryStatusSchema } from '../api/registrationentry.ts';
 import { x509 } from '../core/authorities/x509.ts';
 import type { PodCertificateRecord } from '../core/revocation/pod-certificates.ts';
-import { countBySigner, svidSigners } from '../core/revocation/signers.ts';
+import { type EntrySigners, signerCounts, svidSigners } from '../core/revocation/signers.ts';
 import { EntryReason } from '../core/svid/reasons.ts';
 import { withdrawnSigners } from '../core/svid/withdrawal.ts';
 import { inSlices } from '../core/time-slice.ts';
 import { cachedParse } from '../kube/cached-parse.ts';
 import type { Informer } from '../kube/informer.ts';
 
+export type { EntrySigners };
+
+/** The parts of a RegistrationEntry that say where its SVIDs are and what signed them. */
 const readEntry = cachedParse(
   z.object({
-    metadata: z.object({ name: z.string(), namespace: z.string(), uid: z.string() }),
-    spec: z.object({
-      trustDomainRef: z.object({ name: z.string() }),
-      secret: z.object({ name: z.string() }),
-      jwtSVIDs: z.array(z.object({ key: z.string() })).optional(),
+    metadata: objectMetaSchema.required({ namespace: true, uid: true }),
+    spec: registrationEntrySpecFields.pick({ trustDomainRef: true, secret: true, jwtSVIDs: true }).required({
+      secret: true,
     }),
-    status: z
-      .object({
-        conditions: z.array(z.object({ type: z.string(), reason: z.string().optional() })).optional(),
-      })
-      .optional(),
+    status: registrationEntryStatusSchema.pick({ conditions: true }).optional(),
   }),
 );
 
@@ -35,25 +34,14 @@ const readSecret = cachedParse(
   }),
 );
 
-/** One entry's Secret as the caches show it: which authorities signed its SVIDs. */
-export interface EntrySigners {
-  /** namespace/name of the RegistrationEntry. */
-  entry: string;
-  signers: string[];
-  /** The apiserver refuses to write the Secret (immutable, or the entry found it so): its tenant holds it. */
-  unwritable: boolean;
-  /** The authorities that had signed the SVIDs Trustline withdrew from it. */
-  withdrawnSigners: string[];
-}
-
 /**
  * The signers of the SVIDs in the Secrets of a TrustDomain's entries, as the caches show them now. Only
  * the JWT data is decoded; certificates are known by their Secret's annotation. A cluster may hold
  * thousands of entries: the scan lets the event loop in between slices.
  */
 export async function svidSignersOf(
-  entries: Informer,
-  secretCaches: (namespace: string) => Informer | undefined,
+  entries: Pick<Informer, 'list'>,
+  secretCaches: (namespace: string) => Pick<Informer, 'get'> | undefined,
   trustDomainObject: string,
 ): Promise<EntrySigners[]> {
   const found: EntrySigners[] = [];
@@ -91,14 +79,11 @@ export async function svidSignersOf(
  * Trustline can re-issue, and in Secrets the apiserver will not let it write.
  */
 export async function svidsBySigner(
-  entries: Informer,
-  secretCaches: (namespace: string) => Informer | undefined,
+  entries: Pick<Informer, 'list'>,
+  secretCaches: (namespace: string) => Pick<Informer, 'get'> | undefined,
   trustDomainObject: string,
 ): Promise<{ reissuable: Map<string, number>; unwritable: Map<string, number> }> {
-  const found = await svidSignersOf(entries, secretCaches, trustDomainObject);
-  const count = (unwritable: boolean) =>
-    countBySigner(found.filter((entry) => entry.unwritable === unwritable).map(({ signers }) => signers));
-  return { reissuable: count(false), unwritable: count(true) };
+  return signerCounts(await svidSignersOf(entries, secretCaches, trustDomainObject));
 }
 
 const issuedRequestSchema = z.object({

@@ -4,12 +4,19 @@ import {
   keyRevocationSchema,
   reissueTimeoutMs,
 } from '../../api/keyrevocation.ts';
-import { claimedTrustDomain, type TrustDomain } from '../../api/trustdomain.ts';
+import { claimedTrustDomain, type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
+import { JournalError } from '../../core/authorities/journal-codec.ts';
 import type { Journal } from '../../core/authorities/model.ts';
 import type { UpstreamCA } from '../../core/authorities/upstream.ts';
 import type { RevocationContext, RevocationRequest } from '../../core/revocation/assess.ts';
+import type { TrustDomainView } from '../../core/revocation/plan.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { JournalCache } from '../journal-cache.ts';
+import { readUpstream } from '../trustdomain/upstream-secret.ts';
+
+/** The reads of a cache the revocation controllers make. */
+export type CacheView = Pick<Informer, 'get' | 'list'>;
+export type JournalView = Pick<JournalCache, 'get'>;
 
 /** What a KeyRevocation asks for, with its defaults applied. */
 export const requestOf = (revocation: KeyRevocation): RevocationRequest => ({
@@ -25,7 +32,7 @@ export const requestOf = (revocation: KeyRevocation): RevocationRequest => ({
  * The valid KeyRevocations that name a TrustDomain object, oldest first so two for one key resolve
  * the same way every time. Invalid ones are left to the KeyRevocation controller to report.
  */
-export function requestsFor(keyRevocations: Informer, trustDomainObject: string): RevocationRequest[] {
+export function requestsFor(keyRevocations: CacheView, trustDomainObject: string): RevocationRequest[] {
   return keyRevocations
     .list()
     .flatMap((object) => {
@@ -48,8 +55,8 @@ export function revocationContext(options: {
   journal: Journal;
   upstream: UpstreamCA | undefined;
   operatorNamespace: string;
-  trustDomains: Informer;
-  journals: JournalCache;
+  trustDomains: CacheView;
+  journals: JournalView;
 }): RevocationContext {
   const { trustDomain, journal, upstream, operatorNamespace, trustDomains, journals } = options;
   const name = trustDomain.spec.trustDomain;
@@ -90,4 +97,36 @@ function upstreamView(
     a.type === 'X509' && a.upstream ? [a.upstream.rootId] : [],
   );
   return { secret, rootIds: [...new Set(rootIds)], signerRootId: '' };
+}
+
+/** A TrustDomain object as a KeyRevocation sees it: missing, not ready for revocations, or its journal. */
+export function trustDomainView(
+  caches: { trustDomains: CacheView; journals: JournalView; secrets: Pick<Informer, 'get'> },
+  reference: string,
+  operatorNamespace: string,
+  now: Date,
+): TrustDomainView {
+  const { trustDomains, journals, secrets } = caches;
+  const object = trustDomains.get(reference);
+  if (!object) return { state: 'missing' };
+  const parsed = trustDomainSchema.safeParse(object);
+  if (!parsed.success) return { state: 'notReady', why: 'has an invalid spec' };
+  const trustDomain = parsed.data;
+  const journal = journals.get(trustDomain.spec.trustDomain);
+  if (journal === undefined) return { state: 'notReady', why: 'has no keys yet' };
+  if (journal instanceof JournalError) {
+    return { state: 'notReady', why: `has an unreadable journal: ${journal.message}` };
+  }
+  // An unusable upstream CA does not hold a revocation up: the journal knows the roots it chains to.
+  const read = readUpstream(trustDomain, secrets, operatorNamespace, now);
+  const upstream = read instanceof Error ? undefined : read;
+  const context = revocationContext({
+    trustDomain,
+    journal,
+    upstream,
+    operatorNamespace,
+    trustDomains,
+    journals,
+  });
+  return { state: 'ready', trustDomain, journal, context };
 }

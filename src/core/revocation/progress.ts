@@ -15,7 +15,24 @@ export interface RevocationStep {
   record: RevocationRecord;
 }
 
-export interface AdvanceRevocationsInput {
+/** What the caches show of the SVIDs the tainted authorities signed. */
+export interface ReissueObservation {
+  /**
+   * How many SVIDs each authority id (X.509 subject key id or JWT kid) signed, in Secrets Trustline
+   * can re-issue: withdrawn ones are no SVID of any authority.
+   */
+  svidsBySigner: ReadonlyMap<string, number>;
+  /** The same count for Secrets the apiserver refuses to write (immutable, quota): held by their tenant. */
+  unwritableBySigner?: ReadonlyMap<string, number> | undefined;
+  /** Certificates issued to PodCertificateRequests of the trust domain's signer. */
+  podCertificates?: readonly PodCertificateRecord[] | undefined;
+}
+
+/** SVIDs still signed by any of the ids. */
+const remainingSVIDs = (ids: readonly string[], svidsBySigner: ReadonlyMap<string, number>): number =>
+  ids.reduce((sum, id) => sum + (svidsBySigner.get(id) ?? 0), 0);
+
+export interface AdvanceRevocationsInput extends ReissueObservation {
   journal: Journal;
   now: Date;
   /** Accepted revocations the journal does not record yet. */
@@ -25,15 +42,6 @@ export interface AdvanceRevocationsInput {
    * applies, so a KeyCompromise is not held up by an earlier PolicyChange's long grace.
    */
   followers?: readonly RevocationRequest[];
-  /**
-   * How many SVIDs each authority id (X.509 subject key id or JWT kid) signed, as the caches show now,
-   * in Secrets Trustline can re-issue: withdrawn ones are no SVID of any authority.
-   */
-  svidsBySigner: ReadonlyMap<string, number>;
-  /** The same count for Secrets the apiserver refuses to write (immutable, quota): held by their tenant. */
-  unwritableBySigner?: ReadonlyMap<string, number>;
-  /** Certificates issued to PodCertificateRequests of the trust domain's signer. */
-  podCertificates?: readonly PodCertificateRecord[];
 }
 
 export interface AdvanceRevocationsResult {
@@ -43,18 +51,70 @@ export interface AdvanceRevocationsResult {
   nextCheckAt: Date | undefined;
 }
 
-/** SVIDs still signed by any of the ids. */
-const remainingSVIDs = (ids: readonly string[], svidsBySigner: ReadonlyMap<string, number>): number =>
-  ids.reduce((sum, id) => sum + (svidsBySigner.get(id) ?? 0), 0);
+/** How far re-issuing has come for one revocation: the TrustDomain acts on it, the KeyRevocation reports it. */
+export interface ReissueProgress {
+  /** Re-issue is finished: the journal says so, nothing is left to wait for, or the deadline passed. */
+  finished: boolean;
+  /** SVIDs the revocation still waits for. */
+  remaining: number;
+  /** SVIDs of the tainted authorities still out there, waited for or not: withdrawn once it stops waiting. */
+  abandoned: number;
+  /** Pod certificates not yet past their refresh, whether or not the revocation waits for them. */
+  outstandingPodCertificates: number;
+  /** The pod certificates it waits for: time alone moves them past their refresh. */
+  waitingPods: PodCertificateRecord[];
+  /** Whether Secrets their tenants made unwritable, and pods, are waited for: a leaked key waits for no one. */
+  waitsForTenants: boolean;
+}
+
+/**
+ * The one definition of "re-issue is finished". Once the journal records it, nothing is counted: the
+ * tainted authorities' SVIDs left are withdrawn rather than waited for.
+ */
+export function progress(
+  record: Pick<RevocationRecord, 'reason' | 'taintedIds' | 'taintedAt' | 'reissuedAt' | 'reissueTimeoutMs'>,
+  observation: ReissueObservation,
+  now: Date,
+): ReissueProgress {
+  const waitsForTenants = record.reason !== 'KeyCompromise';
+  if (record.reissuedAt !== undefined) {
+    return {
+      finished: true,
+      remaining: 0,
+      abandoned: 0,
+      outstandingPodCertificates: 0,
+      waitingPods: [],
+      waitsForTenants,
+    };
+  }
+  const { svidsBySigner, unwritableBySigner = new Map<string, number>(), podCertificates = [] } = observation;
+  const pods = outstandingPodCertificates(podCertificates, record.taintedIds, now);
+  const waitingPods = waitsForTenants ? pods : [];
+  const reissuable = remainingSVIDs(record.taintedIds, svidsBySigner);
+  const unwritable = remainingSVIDs(record.taintedIds, unwritableBySigner);
+  const remaining = reissuable + (waitsForTenants ? unwritable : 0) + waitingPods.length;
+  return {
+    finished: remaining === 0 || stoppedWaiting(record, now),
+    remaining,
+    abandoned: reissuable + unwritable + waitingPods.length,
+    outstandingPodCertificates: pods.length,
+    waitingPods,
+    waitsForTenants,
+  };
+}
 
 /** When a revocation stops waiting for re-issuing, records older than the field included. */
-export const reissueDeadline = (record: RevocationRecord): number =>
+export const reissueDeadline = (
+  record: Pick<RevocationRecord, 'reason' | 'taintedAt' | 'reissueTimeoutMs'>,
+): number =>
   Date.parse(record.taintedAt) +
   (record.reissueTimeoutMs ?? (record.reason === 'KeyCompromise' ? 0 : Infinity));
 
 /** Whether a revocation no longer waits for SVIDs that are not re-issued: they are withdrawn instead. */
-export const stoppedWaiting = (record: RevocationRecord, now: Date): boolean =>
-  record.reissuedAt !== undefined || now.getTime() >= reissueDeadline(record);
+export const stoppedWaiting = (
+  record: Pick<RevocationRecord, 'reason' | 'taintedAt' | 'reissuedAt' | 'reissueTimeoutMs'>,
+  now: Date,
+): boolean => record.reissuedAt !== undefined || now.getTime() >= reissueDeadline(record);
 
 /**
  * The authorities whose revocations wait for no one any more, revoked ones included: an SVID they
@@ -76,11 +136,6 @@ export function abandonedSigners(journal: Journal, now: Date): Set<string> {
 export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevocationsResult {
   const { now, plans, svidsBySigner, followers = [], podCertificates = [] } = input;
   const unwritable = input.unwritableBySigner ?? new Map<string, number>();
-  // A key that leaked waits for no kubelet: pods holding its certificates are cut off with it.
-  const waitingPods = (record: Pick<RevocationRecord, 'reason' | 'taintedIds'>) =>
-    record.reason === 'KeyCompromise'
-      ? []
-      : outstandingPodCertificates(podCertificates, record.taintedIds, now);
   const at = now.toISOString();
   const steps: RevocationStep[] = [];
   let { authorities, revoked, revocations } = input.journal;
@@ -124,21 +179,16 @@ export function advanceRevocations(input: AdvanceRevocationsInput): AdvanceRevoc
       next = { ...next, gracePeriodMs: shortest };
       steps.push({ step: 'Hastened', record: next });
     }
-    const pods = next.reissuedAt === undefined ? waitingPods(next) : [];
-    // A Secret its tenant made unwritable is waited for only by a reason that waits for tenants.
-    const held = next.reason === 'KeyCompromise' ? 0 : remainingSVIDs(next.taintedIds, unwritable);
-    const remaining = remainingSVIDs(next.taintedIds, svidsBySigner) + held + pods.length;
-    if (next.reissuedAt === undefined && (remaining === 0 || stoppedWaiting(next, now))) {
-      const abandoned =
-        remainingSVIDs(next.taintedIds, svidsBySigner) +
-        remainingSVIDs(next.taintedIds, unwritable) +
-        pods.length;
+    const seen = progress(next, input, now);
+    if (next.reissuedAt === undefined && seen.finished) {
+      const { abandoned } = seen;
       next = { ...next, reissuedAt: at, ...(abandoned > 0 ? { abandonedSVIDs: abandoned } : {}) };
       steps.push({ step: 'Reissued', record: next });
     }
     if (next.reissuedAt === undefined) {
       // Time alone moves pod certificates past their refresh, and brings the re-issue deadline.
-      for (const pod of pods) nextCheckAt = Math.min(nextCheckAt ?? Infinity, pod.beginRefreshAt.getTime());
+      for (const pod of seen.waitingPods)
+        nextCheckAt = Math.min(nextCheckAt ?? Infinity, pod.beginRefreshAt.getTime());
       const deadline = reissueDeadline(next);
       if (Number.isFinite(deadline)) nextCheckAt = Math.min(nextCheckAt ?? deadline, deadline);
       return next;

@@ -36,3 +36,24 @@ export function countBySigner(signerLists: Iterable<readonly string[]>): Map<str
   }
   return counts;
 }
+
+/** One entry's Secret as the caches show it: which authorities signed its SVIDs. */
+export interface EntrySigners {
+  /** namespace/name of the RegistrationEntry. */
+  entry: string;
+  signers: string[];
+  /** The apiserver refuses to write the Secret (immutable, or the entry found it so): its tenant holds it. */
+  unwritable: boolean;
+  /** The authorities that had signed the SVIDs Trustline withdrew from it. */
+  withdrawnSigners: string[];
+}
+
+/** How many SVIDs each authority signed, in Secrets Trustline can re-issue and in those it cannot write. */
+export function signerCounts(found: readonly EntrySigners[]): {
+  reissuable: Map<string, number>;
+  unwritable: Map<string, number>;
+} {
+  const count = (unwritable: boolean) =>
+    countBySigner(found.filter((entry) => entry.unwritable === unwritable).map(({ signers }) => signers));
+  return { reissuable: count(false), unwritable: count(true) };
+}

@@ -5,6 +5,7 @@ import type { Journal, RevocationRecord } from '../authorities/model.ts';
 import type { DesiredCondition } from '../conditions.ts';
 import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../trustdomain/reasons.ts';
 import type { RevocationAssessment } from './assess.ts';
+import { type ReissueProgress, reissueDeadline } from './progress.ts';
 import { describeTarget } from './target.ts';
 
 /** Reasons of a KeyRevocation's Ready condition: stable strings users and alerts match on. */
@@ -60,6 +61,8 @@ export interface KeyRevocationObservation {
   now: Date;
   /** Kept from the current status when it is there. */
   validatedAt: string | undefined;
+  /** What progress() says, when the journal does not record re-issuing as finished yet. */
+  progress?: Pick<ReissueProgress, 'finished' | 'abandoned'> | undefined;
 }
 
 type TrustDomainStatus = z.infer<typeof trustDomainStatusSchema>;
@@ -203,6 +206,18 @@ function recordedView(
         'True',
       ),
       fields: { ...fields, revokedAt: record.revokedAt },
+    };
+  }
+  if (record.reissuedAt === undefined && observation.progress?.finished && remaining > 0) {
+    // The deadline passed: the TrustDomain controller stops waiting at its next look, whatever is left.
+    const deadline = new Date(reissueDeadline(record)).toISOString();
+    return {
+      phase: 'Tainted',
+      condition: ready(
+        RevocationConditionReason.Reissuing,
+        `${target} is tainted${by}; re-issuing stopped waiting at ${deadline}: ${observation.progress.abandoned} SVIDs it signed that were not re-issued are withdrawn or named here next${notes}`,
+      ),
+      fields,
     };
   }
   if (record.reissuedAt === undefined) {
