@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { durationMs } from '../../api/duration.ts';
 import { SIGNER_DOMAIN } from '../../api/group.ts';
 import { type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
@@ -14,12 +13,18 @@ import { signX509Svid } from '../../core/svid/x509-svid.ts';
 import { signerOwner } from '../../core/trustdomain/conflicts.ts';
 import { isNotFound, KubeApiError } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
+import {
+  type PodCertificateRequest,
+  parsePod,
+  podCertificateRequestSchema,
+  serviceAccountSchema,
+} from '../../kube/objects.ts';
 import { coreResources, objectPath, type ResourceType } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import { claimsIn } from '../ownership.ts';
 import { checkNamespaceClaim, issuanceRefusal, type SigningContext } from '../signing-context.ts';
-import { parsePod, podEntriesIn, selectablePod } from './pods.ts';
-import { isSettled, type PodCertificateRequest, podCertificateRequestSchema } from './request.ts';
+import { podEntriesIn, selectablePod } from './pods.ts';
+import { isSettled } from './request.ts';
 
 export interface PodCertificateSignerOptions extends SigningContext {
   /** Where PodCertificateRequests are served, as discovery found. */
@@ -27,8 +32,6 @@ export interface PodCertificateSignerOptions extends SigningContext {
   requests: Informer;
   pods: Informer;
 }
-
-const uidSchema = z.object({ metadata: z.object({ uid: z.string() }) });
 
 /** While the trust domain has no active authority, or it ends within the hour, look again this soon. */
 const NOT_READY_RETRY_MS = 5_000;
@@ -235,7 +238,7 @@ export class PodCertificateSigner {
   /** Read fresh, not cached: a request's ServiceAccount is checked once per issuance. */
   async #serviceAccountUid(namespace: string, name: string): Promise<string | undefined> {
     const account = await this.#get(objectPath(coreResources.serviceAccounts, name, namespace));
-    return uidSchema.safeParse(account).data?.metadata.uid;
+    return serviceAccountSchema.safeParse(account).data?.metadata.uid;
   }
 
   /** The object at `path`, or undefined when there is none. */

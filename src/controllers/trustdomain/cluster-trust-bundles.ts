@@ -1,6 +1,4 @@
-import { z } from 'zod';
 import { API_VERSION } from '../../api/group.ts';
-import { objectMetaSchema } from '../../api/meta.ts';
 import { LABEL_MANAGED_BY, LABEL_TRUST_DOMAIN_OBJECT, MANAGED_BY_TRUSTLINE } from '../../api/well-known.ts';
 import {
   clusterTrustBundleName,
@@ -10,13 +8,9 @@ import {
 import { labelValueFor } from '../../core/labels.ts';
 import { isConflict, isNotFound } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
+import { clusterTrustBundleSchema } from '../../kube/objects.ts';
 import { collectionPath, objectPath, type ResourceType } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
-
-const clusterTrustBundleSchema = z.object({
-  metadata: objectMetaSchema,
-  spec: z.object({ signerName: z.string().optional(), trustBundle: z.string() }),
-});
 
 export interface TrustBundleOwner {
   name: string;

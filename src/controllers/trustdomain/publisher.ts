@@ -9,9 +9,9 @@ import {
 import { labelValueFor } from '../../core/labels.ts';
 import { type PublishedCopy, planPublication, sameData } from '../../core/publication.ts';
 import { inSlices } from '../../core/time-slice.ts';
-import { type DataObject, dataObjectSchema } from '../../kube/data-objects.ts';
 import { isConflict, isNotFound, KubeApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/informer.ts';
+import { type DataObject, dataObjectSchema } from '../../kube/objects.ts';
 import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
 
