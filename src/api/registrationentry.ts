@@ -114,7 +114,8 @@ const workloadSelectorSchema = withRules(
   ],
 );
 
-const registrationEntrySpecFields = z.object({
+/** The spec fields without the cross-field rules, for the partial schemas controllers derive with .pick(). */
+export const registrationEntrySpecFields = z.object({
   trustDomainRef: z
     .object({ name: objectNameSchema.describe('Name of the TrustDomain object.') })
     .describe('The TrustDomain that issues this identity.'),

@@ -3,6 +3,17 @@ import { objectMetaSchema } from '../api/meta.ts';
 
 /** The Kubernetes objects Trustline reads, as it reads them: the fields it uses, the rest kept as it came. */
 
+/** Any object read from the cluster: metadata checked here, the rest by the controller's own schema. */
+export const kubeObjectSchema = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: objectMetaSchema,
+});
+export type KubeObject = z.infer<typeof kubeObjectSchema>;
+
+export const objectKey = (object: KubeObject): string =>
+  object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name;
+
 /** A ConfigMap or Secret: metadata and string data. */
 export const dataObjectSchema = z.object({
   metadata: objectMetaSchema,
