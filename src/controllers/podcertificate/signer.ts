@@ -2,7 +2,6 @@ import { type TrustDomain, trustDomainSchema } from '../../api/trustdomain.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import {
   type AuthoritySigner,
-  type ObservedPod,
   type ObservedSigner,
   type PodCertificateConclusion,
   type PodCertificateObservation,
@@ -10,26 +9,39 @@ import {
 } from '../../core/podcert/plan.ts';
 import { signX509Svid } from '../../core/svid/x509-svid.ts';
 import { signerOwner } from '../../core/trustdomain/conflicts.ts';
-import { isNotFound, KubeApiError } from '../../kube/errors.ts';
+import { KubeApiError } from '../../kube/errors.ts';
+import type { EventRecorder } from '../../kube/events.ts';
 import type { Informer } from '../../kube/informer.ts';
-import {
-  type PodCertificateRequest,
-  parsePod,
-  podCertificateRequestSchema,
-  serviceAccountSchema,
-} from '../../kube/objects.ts';
-import { coreResources, objectPath, type ResourceType } from '../../kube/resources.ts';
+import { type PodCertificateRequest, podCertificateRequestSchema } from '../../kube/objects.ts';
+import { objectPath, type ResourceType } from '../../kube/resources.ts';
+import type { RestClient } from '../../kube/rest.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
+import type { AuditLog } from '../../observability/audit.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { JournalCache } from '../journal-cache.ts';
 import { claimsIn } from '../ownership.ts';
+import type { SignerCache } from '../signer-cache.ts';
 import { checkNamespaceClaim, issuanceRefusal, type SigningContext } from '../signing-context.ts';
-import { podEntriesIn, selectablePod } from './pods.ts';
+import { podEntriesIn } from './pods.ts';
 import { condition, isSettled, isTrustlineSigner } from './request.ts';
+import { readPod, readServiceAccountUid } from './subjects.ts';
 
-export interface PodCertificateSignerOptions extends SigningContext {
+/** What the signer reads and writes through; the operator passes its caches and clients. */
+export interface PodCertificateSignerOptions
+  extends Pick<SigningContext, 'clusterDomain' | 'log' | 'now' | 'random'> {
+  client: Pick<RestClient, 'request'>;
   /** Where PodCertificateRequests are served, as discovery found. */
   resource: ResourceType;
-  requests: Informer;
-  pods: Informer;
+  requests: Pick<Informer, 'get'>;
+  pods: Pick<Informer, 'get'>;
+  entries: Pick<Informer, 'byNamespace'>;
+  trustDomains: Pick<Informer, 'get' | 'list'>;
+  namespaces: Pick<Informer, 'get'>;
+  journals: Pick<JournalCache, 'get'>;
+  signers: Pick<SignerCache, 'x509' | 'forgetUnfit'>;
+  metrics: Pick<Metrics, 'countPodCertificate'>;
+  audit: Pick<AuditLog, 'signed'>;
+  events: Pick<EventRecorder, 'record'>;
 }
 
 /**
@@ -97,8 +109,8 @@ export class PodCertificateSigner {
     return {
       request: { namespace, name: request.metadata.name, spec },
       signer: trustDomain && this.#observeSigner(namespace, trustDomain),
-      pod: () => this.#pod(namespace, spec.podName, spec.podUID, spec.signerName),
-      serviceAccountUid: (name) => this.#serviceAccountUid(namespace, name),
+      pod: () => readPod(this.#options, namespace, spec),
+      serviceAccountUid: (name) => readServiceAccountUid(this.#options.client, namespace, name),
       now,
       random: this.#random,
     };
@@ -124,46 +136,6 @@ export class PodCertificateSigner {
     const { trustDomains } = this.#options;
     const owner = signerOwner(signerName, claimsIn(trustDomains));
     return owner && trustDomainSchema.safeParse(trustDomains.get(owner.name)).data;
-  }
-
-  /**
-   * The pod of that name, from the cache when it holds the UID asked for, otherwise from the apiserver
-   * (the cache may not have seen it yet); the planner compares the rest.
-   */
-  async #pod(
-    namespace: string,
-    name: string,
-    uid: string,
-    signerName: string,
-  ): Promise<ObservedPod | undefined> {
-    const cached = parsePod(this.#options.pods.get(`${namespace}/${name}`));
-    const pod =
-      cached?.metadata.uid === uid
-        ? cached
-        : parsePod(await this.#get(objectPath(coreResources.pods, name, namespace)));
-    return (
-      pod && {
-        facts: selectablePod(pod, signerName),
-        nodeName: pod.spec.nodeName,
-        deletionTimestamp: pod.metadata.deletionTimestamp,
-      }
-    );
-  }
-
-  /** Read fresh, not cached: a request's ServiceAccount is checked once per issuance. */
-  async #serviceAccountUid(namespace: string, name: string): Promise<string | undefined> {
-    const account = await this.#get(objectPath(coreResources.serviceAccounts, name, namespace));
-    return serviceAccountSchema.safeParse(account).data?.metadata.uid;
-  }
-
-  /** The object at `path`, or undefined when there is none. */
-  async #get(path: string): Promise<unknown> {
-    try {
-      return await this.#options.client.request('GET', path);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
   }
 
   async #conclude(request: PodCertificateRequest, decision: PodCertificateConclusion): Promise<void> {
