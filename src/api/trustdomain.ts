@@ -92,7 +92,8 @@ const claimGrantSchema = z.object({
     .describe('DNS names these namespaces may claim; a leading "*." matches one label.'),
 });
 
-const trustDomainSpecFields = z.object({
+/** The spec fields without the cross-field rules, for the partial schemas controllers derive with .pick(). */
+export const trustDomainSpecFields = z.object({
   trustDomain: trustDomainNameSchema,
   ca: z
     .object({

@@ -1,8 +1,8 @@
 import { JOURNAL_KEY } from '../api/well-known.ts';
 import { decodeJournal, JournalError, journalSecretName } from '../core/authorities/journal-codec.ts';
 import type { Journal } from '../core/authorities/model.ts';
-import { dataObjectSchema, decodeSecretData } from '../kube/data-objects.ts';
 import type { Informer } from '../kube/informer.ts';
+import { dataObjectSchema, decodeSecretData } from '../kube/objects.ts';
 
 /**
  * The journals as the Secrets cache last saw them, each decoded and checked once per resourceVersion:

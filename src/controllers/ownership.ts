@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { signerNameOf } from '../api/trustdomain.ts';
+import { conditionSchema, objectMetaSchema } from '../api/meta.ts';
+import { signerNameOf, trustDomainSpecFields } from '../api/trustdomain.ts';
 import {
   type OwnershipConflict,
   ownershipConflict,
@@ -9,11 +10,11 @@ import { TrustDomainReason } from '../core/trustdomain/reasons.ts';
 import type { Informer } from '../kube/informer.ts';
 
 const claimSchema = z.object({
-  metadata: z.object({ name: z.string(), creationTimestamp: z.string().optional() }),
-  spec: z.object({
-    trustDomain: z.string(),
-    podCertificates: z.object({ signerName: z.string().optional() }).optional(),
-  }),
+  metadata: objectMetaSchema.pick({ name: true, creationTimestamp: true }),
+  // The signer name is read as any string: a claim holds even when the name breaks its pattern.
+  spec: trustDomainSpecFields
+    .pick({ trustDomain: true })
+    .extend({ podCertificates: z.object({ signerName: z.string().optional() }).optional() }),
 });
 
 /**
@@ -33,17 +34,20 @@ export function claimOf(object: unknown): TrustDomainClaim | undefined {
 }
 
 /** Every claim in the TrustDomain cache. */
-export const claimsIn = (trustDomains: Informer): TrustDomainClaim[] =>
+export const claimsIn = (trustDomains: Pick<Informer, 'list'>): TrustDomainClaim[] =>
   trustDomains.list().flatMap((object) => claimOf(object) ?? []);
 
 /** Why a TrustDomain object may not sign, judged against every object in the cache. */
-export function ownershipIn(trustDomains: Informer, object: unknown): OwnershipConflict | undefined {
+export function ownershipIn(
+  trustDomains: Pick<Informer, 'list'>,
+  object: unknown,
+): OwnershipConflict | undefined {
   const claim = claimOf(object);
   return claim && ownershipConflict(claim, claimsIn(trustDomains));
 }
 
 const readySchema = z.object({
-  status: z.object({ conditions: z.array(z.object({ type: z.string(), reason: z.string() })) }),
+  status: z.object({ conditions: z.array(conditionSchema.pick({ type: true, reason: true })) }),
 });
 const LOSING_REASONS: readonly string[] = [TrustDomainReason.Conflict, TrustDomainReason.SignerConflict];
 

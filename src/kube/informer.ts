@@ -1,20 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { objectMetaSchema } from '../api/meta.ts';
 import { inSlices, timeSlicer } from '../core/time-slice.ts';
 import { isGone, KubeApiError } from './errors.ts';
 import { ObjectStore } from './object-store.ts';
+import { type KubeObject, kubeObjectSchema, objectKey } from './objects.ts';
 import { collectionPath, type ResourceType } from './resources.ts';
 import type { RestClient } from './rest.ts';
-
-/** Any object read from the cluster: metadata checked here, the rest by the controller's own schema. */
-export const kubeObjectSchema = z.looseObject({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
-  metadata: objectMetaSchema,
-});
-export type KubeObject = z.infer<typeof kubeObjectSchema>;
 
 const listSchema = z.object({
   metadata: z.looseObject({ resourceVersion: z.string(), continue: z.string().optional() }),
@@ -28,7 +20,11 @@ const watchErrorSchema = z.looseObject({ code: z.int().optional(), message: z.st
 /** A bookmark's object is a bare shell of its kind: only metadata.resourceVersion is set. */
 const bookmarkSchema = z.looseObject({ metadata: z.looseObject({ resourceVersion: z.string() }) });
 
+// Callers read the object type and key where they read caches.
+export { type KubeObject, kubeObjectSchema, objectKey } from './objects.ts';
+
 export type ChangeType = 'added' | 'updated' | 'deleted';
+export type ChangeHandler = (change: ChangeType, object: KubeObject) => void;
 
 const CHANGES = { ADDED: 'added', MODIFIED: 'updated', DELETED: 'deleted' } as const;
 
@@ -64,7 +60,8 @@ export interface InformerOptions {
   /** Watches one namespace of a namespaced resource; all namespaces when unset. */
   namespace?: string;
   labelSelector?: string;
-  onChange: (change: ChangeType, object: KubeObject) => void;
+  /** A first change handler; more may subscribe before the informer starts. */
+  onChange?: ChangeHandler;
   /** Keeps only what the controllers read of each object: a cache of every pod need not hold whole pods. */
   transform?: (object: KubeObject) => KubeObject;
   log: Logger;
@@ -76,9 +73,6 @@ export interface InformerOptions {
   watchTimeoutSeconds?: () => number;
   backoff?: { initialMs: number; maxMs: number };
 }
-
-export const objectKey = (object: KubeObject): string =>
-  object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name;
 
 const PAGE_SIZE = 500;
 /** Slack beyond the server-side timeout before a silent connection is treated as dead. */
@@ -93,10 +87,17 @@ export class Informer {
   #resourceVersion = '';
   #synced = false;
   #loop: Promise<void> | undefined;
+  readonly #handlers: ChangeHandler[] = [];
 
   constructor(client: RestClient, options: InformerOptions) {
     this.#client = client;
     this.#options = options;
+    if (options.onChange) this.#handlers.push(options.onChange);
+  }
+
+  /** Adds a change handler: a cache is made first, and what it wakes is wired to it after. */
+  subscribe(handler: ChangeHandler): void {
+    this.#handlers.push(handler);
   }
 
   get hasSynced(): boolean {
@@ -260,7 +261,7 @@ export class Informer {
   /** Notifies first and updates the cache after, so a failing handler sees the change again on relist. */
   #apply(change: ChangeType, received: KubeObject): void {
     const object = this.#options.transform?.(received) ?? received;
-    this.#options.onChange(change, object);
+    for (const handler of this.#handlers) handler(change, object);
     if (change === 'deleted') this.#store.delete(objectKey(object));
     else this.#store.set(objectKey(object), object);
   }

@@ -1,4 +1,4 @@
-import type { KubeObject } from './informer.ts';
+import type { KubeObject } from './objects.ts';
 
 /**
  * An informer's objects by key, with an index by namespace kept in step: a controller that needs one

@@ -20,6 +20,11 @@ export interface WorkQueueOptions {
    * fills the queue starts at once rather than after one of that flow's reconciles ends. 0 by default.
    */
   reservedForNewFlows?: number;
+  /**
+   * Keys are taken but nothing is reconciled until `resume()`: a standby replica keeps what its
+   * caches report and writes nothing until it leads.
+   */
+  paused?: boolean;
   now?: () => number;
   /** Awaited before each reconcile, to let the event loop turn: a time slicer by default. */
   checkpoint?: () => Promise<void>;
@@ -81,12 +86,20 @@ export class WorkQueue {
   readonly #checkpoint: () => Promise<void>;
   #pumpTimer: NodeJS.Timeout | undefined;
   #shuttingDown = false;
+  #paused: boolean;
 
   constructor(options: WorkQueueOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#bucket = options.rate && new TokenBucket(options.rate, this.#now());
     this.#checkpoint = options.checkpoint ?? timeSlicer();
+    this.#paused = options.paused ?? false;
+  }
+
+  /** Starts reconciling the keys taken while paused, and every key after. */
+  resume(): void {
+    this.#paused = false;
+    this.#pump();
   }
 
   get length(): number {
@@ -182,7 +195,7 @@ export class WorkQueue {
   }
 
   #pump(): void {
-    while (!this.#shuttingDown && this.#active.size < this.#options.concurrency) {
+    while (!this.#shuttingDown && !this.#paused && this.#active.size < this.#options.concurrency) {
       const flow = this.#nextFlow();
       if (flow === undefined) return;
       const wait = this.#bucket?.tryTake(this.#now()) ?? 0;

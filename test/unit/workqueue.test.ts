@@ -386,6 +386,42 @@ describe('WorkQueue', () => {
     await expect(stopping).resolves.toBe(true);
   });
 
+  it('while paused keeps every key added, delayed ones too, and reconciles them only once resumed', async () => {
+    const calls: string[] = [];
+    const q = queue(
+      async (key) => {
+        calls.push(key);
+        return undefined;
+      },
+      { paused: true, concurrency: 2 },
+    );
+    q.add('a');
+    q.add('a');
+    q.addAfter('b', 1_000);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(calls).toEqual([]);
+    expect(q.length).toBe(2);
+    q.resume();
+    await flush();
+    expect(calls.sort()).toEqual(['a', 'b']);
+  });
+
+  it('shutdown of a paused queue drops what it kept and resolves at once', async () => {
+    const calls: string[] = [];
+    const q = queue(
+      async (key) => {
+        calls.push(key);
+        return undefined;
+      },
+      { paused: true },
+    );
+    q.add('a');
+    await expect(q.shutdown(1_000)).resolves.toBe(true);
+    q.resume();
+    await flush();
+    expect(calls).toEqual([]);
+  });
+
   it('token bucket lets a burst run at once and spaces the rest by the rate', async () => {
     const starts: string[] = [];
     const start = Date.now();

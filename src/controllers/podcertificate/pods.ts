@@ -1,47 +1,8 @@
-import { z } from 'zod';
 import { isPodMode, type PodModeEntry, registrationEntrySchema } from '../../api/registrationentry.ts';
 import type { SelectablePod } from '../../core/podcert/selection.ts';
 import { cachedParse } from '../../kube/cached-parse.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
-
-const podSchema = z.object({
-  metadata: z.object({
-    name: z.string(),
-    namespace: z.string(),
-    uid: z.string(),
-    labels: z.record(z.string(), z.string()).optional(),
-    deletionTimestamp: z.string().optional(),
-  }),
-  spec: z.object({
-    serviceAccountName: z.string().optional(),
-    nodeName: z.string().optional(),
-    volumes: z
-      .array(
-        z.object({
-          projected: z
-            .object({
-              sources: z
-                .array(
-                  z.object({
-                    podCertificate: z
-                      .object({
-                        signerName: z.string(),
-                        userAnnotations: z.record(z.string(), z.string()).optional(),
-                      })
-                      .optional(),
-                  }),
-                )
-                .optional(),
-            })
-            .optional(),
-        }),
-      )
-      .optional(),
-  }),
-});
-export type Pod = z.infer<typeof podSchema>;
-
-export const parsePod = (object: unknown): Pod | undefined => podSchema.safeParse(object).data;
+import { type Pod, podSchema } from '../../kube/objects.ts';
 
 /**
  * What the pod cache keeps of a pod: its identity, labels, deletion, service account, node and
@@ -85,7 +46,11 @@ export function selectablePod(pod: Pod, signerName: string): SelectablePod {
 const readEntry = cachedParse(registrationEntrySchema);
 
 /** The pod-mode entries of a namespace that a TrustDomain object issues for, as selection wants them. */
-export function podEntriesIn(entries: Informer, namespace: string, trustDomainObject: string) {
+export function podEntriesIn(
+  entries: Pick<Informer, 'byNamespace'>,
+  namespace: string,
+  trustDomainObject: string,
+) {
   return entries.byNamespace(namespace).flatMap((object) => {
     const entry = readEntry(object);
     if (!entry || !isPodMode(entry) || entry.spec.trustDomainRef.name !== trustDomainObject) return [];

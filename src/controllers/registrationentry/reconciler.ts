@@ -51,9 +51,10 @@ import {
 import { isWithdrawnAs, withdrawnSecretContent, withdrawnSigners } from '../../core/svid/withdrawal.ts';
 import { mintX509Svid } from '../../core/svid/x509-svid.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
+import { parsePod } from '../../kube/objects.ts';
 import { trustlineResource } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
-import { asPodEntry, parsePod, podEntriesIn, selectablePod } from '../podcertificate/pods.ts';
+import { asPodEntry, podEntriesIn, selectablePod } from '../podcertificate/pods.ts';
 import {
   checkNamespaceClaim,
   issuanceRefusal,

@@ -3,9 +3,9 @@ import { LABEL_MANAGED_BY, LABEL_REGISTRATION_ENTRY, MANAGED_BY_TRUSTLINE } from
 import { labelValueFor } from '../../core/labels.ts';
 import type { ObservedSecret } from '../../core/svid/reissue.ts';
 import { applyDerived } from '../../kube/apply.ts';
-import { type DataObject, dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
 import { KubeApiError } from '../../kube/errors.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
+import { type DataObject, dataObjectSchema, decodeSecretData } from '../../kube/objects.ts';
 import { coreResources } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
 

@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { API_VERSION } from '../../api/group.ts';
-import { type ObjectMeta, objectMetaSchema } from '../../api/meta.ts';
+import type { ObjectMeta } from '../../api/meta.ts';
 import { LABEL_MANAGED_BY, LABEL_TRUST_DOMAIN_OBJECT, MANAGED_BY_TRUSTLINE } from '../../api/well-known.ts';
 import {
   clusterTrustBundleName,
@@ -11,12 +10,8 @@ import { labelValueFor } from '../../core/labels.ts';
 import { applyDerived, type Requester } from '../../kube/apply.ts';
 import { ForeignObjectError, isNotFound } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
+import { clusterTrustBundleSchema } from '../../kube/objects.ts';
 import { objectPath, type ResourceType } from '../../kube/resources.ts';
-
-const clusterTrustBundleSchema = z.object({
-  metadata: objectMetaSchema,
-  spec: z.object({ signerName: z.string().optional(), trustBundle: z.string() }),
-});
 
 /** The ClusterTrustBundle cache, as far as publishing reads it. */
 export type BundleCache = Pick<Informer, 'list' | 'get'>;

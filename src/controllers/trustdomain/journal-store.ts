@@ -13,8 +13,8 @@ import {
 } from '../../core/authorities/journal-codec.ts';
 import { emptyJournal, type Journal } from '../../core/authorities/model.ts';
 import { labelValueFor } from '../../core/labels.ts';
-import { dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
 import { isNotFound } from '../../kube/errors.ts';
+import { dataObjectSchema, decodeSecretData } from '../../kube/objects.ts';
 import { collectionPath, coreResources, objectPath } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
 

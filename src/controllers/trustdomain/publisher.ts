@@ -10,9 +10,9 @@ import { labelValueFor } from '../../core/labels.ts';
 import { type PublishedCopy, planPublication } from '../../core/publication.ts';
 import { inSlices } from '../../core/time-slice.ts';
 import { applyDerived, type DerivedObject, type Known, type Requester } from '../../kube/apply.ts';
-import { type DataObject, dataObjectSchema } from '../../kube/data-objects.ts';
 import { KubeApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/informer.ts';
+import { type DataObject, dataObjectSchema } from '../../kube/objects.ts';
 import { coreResources } from '../../kube/resources.ts';
 
 /** One document Trustline keeps in a set of namespaces on behalf of a TrustDomain. */

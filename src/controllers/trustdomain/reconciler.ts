@@ -57,6 +57,7 @@ import { activeX509Expiry, authorityStatuses } from '../../core/trustdomain/stat
 import { KubeApiError } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
+import { namespaceSchema } from '../../kube/objects.ts';
 import { objectPath, type ResourceType, trustlineResource } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
@@ -118,14 +119,6 @@ const entryRefSchema = z.object({
   metadata: z.object({ name: z.string(), namespace: z.string().optional() }),
   spec: z.object({ trustDomainRef: z.object({ name: z.string() }) }),
 });
-const namespaceSchema = z.object({
-  metadata: z.object({
-    name: z.string(),
-    labels: z.record(z.string(), z.string()).optional(),
-    deletionTimestamp: z.string().optional(),
-  }),
-});
-
 /** Whether new authorities may be minted; without, the X.509 roots the bundle publishes. */
 type Signing =
   | { mint: true; upstream: UpstreamCA | undefined }

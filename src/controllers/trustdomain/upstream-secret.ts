@@ -1,8 +1,8 @@
 import type { TrustDomain } from '../../api/trustdomain.ts';
 import { parseUpstreamCA, type UpstreamCA, UpstreamError } from '../../core/authorities/upstream.ts';
 import { upstreamBindingProblem } from '../../core/trustdomain/upstream-binding.ts';
-import { dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
 import type { Informer } from '../../kube/informer.ts';
+import { dataObjectSchema, decodeSecretData } from '../../kube/objects.ts';
 
 /** The upstream CA Secret exists but does not name the TrustDomain among those that may use it. */
 export class UpstreamNotBoundError extends Error {}
