@@ -28,7 +28,7 @@ import {
 import { decodeCertificatesPem } from '../src/core/authorities/pem.ts';
 import { x509 } from '../src/core/authorities/x509.ts';
 import { labelValueFor } from '../src/core/labels.ts';
-import { normalizeSerial } from '../src/core/svid/reissue.ts';
+import { normalizeSerial } from '../src/core/svid/serial.ts';
 import { type DataObject, dataObjectSchema, decodeSecretData } from '../src/kube/data-objects.ts';
 import { isNotFound } from '../src/kube/errors.ts';
 import { collectionPath, coreResources, objectPath, trustlineResource } from '../src/kube/resources.ts';

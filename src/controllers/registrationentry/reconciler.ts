@@ -1,4 +1,3 @@
-import { decodeJwt } from 'jose';
 import {
   hasPlaceholders,
   isPodMode,
@@ -31,23 +30,18 @@ import {
   keyTypeRefusal,
   x509Lifetime,
 } from '../../core/svid/desired-identity.ts';
+import type { DesiredIdentity, IssuanceInput, ReissueTrigger } from '../../core/svid/identity.ts';
+import { jwtRenewalDueAt } from '../../core/svid/jwt-policies.ts';
 import { mintJwtSvid } from '../../core/svid/jwt-svid.ts';
 import { EntryReason, issuanceCause, REFUSALS_KEEPING_SVID } from '../../core/svid/reasons.ts';
-import {
-  caBundleStale,
-  type DesiredIdentity,
-  extraDataKeys,
-  type IssuanceInput,
-  jwtSvidsToReissue,
-  type ReissueTrigger,
-  x509ReissueReason,
-} from '../../core/svid/reissue.ts';
+import { jwtSvidsToReissue, x509ReissueReason } from '../../core/svid/reissue.ts';
 import {
   buildSecretData,
   type SvidSecretContent,
   withBundle,
   withJwtSvids,
 } from '../../core/svid/secret-data.ts';
+import { caBundleStale, extraDataKeys } from '../../core/svid/secret-drift.ts';
 import { isWithdrawnAs, withdrawnSecretContent, withdrawnSigners } from '../../core/svid/withdrawal.ts';
 import { mintX509Svid } from '../../core/svid/x509-svid.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
@@ -91,17 +85,6 @@ const publishable = (journal: Journal, type: 'X509' | 'JWT', now: Date) =>
       (authority) => authority.type === type && authority.state !== 'Revoked' && !isExpired(authority, now),
     )
     .map((authority) => authority.id);
-
-/** When a JWT-SVID is due for renewal: `fraction` of the way from iat to exp. */
-function jwtRenewalAt(token: string | undefined, fraction: number): number | undefined {
-  if (token === undefined) return undefined;
-  try {
-    const { iat, exp } = decodeJwt(token);
-    return iat === undefined || exp === undefined ? undefined : (iat + fraction * (exp - iat)) * 1000;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Reconciles one RegistrationEntry: checks that its namespace may claim the identity, and keeps its
@@ -383,9 +366,10 @@ export class RegistrationEntryReconciler {
         },
       },
     );
+    const writtenInput = { ...input, secret: { ...written, ownedByEntry: true } };
     const wakeAt = Math.min(
       Date.parse(renewAt),
-      ...identity.jwtSvids.map((jwt) => jwtRenewalAt(written.data[jwt.key], fraction) ?? now.getTime()),
+      ...identity.jwtSvids.map((jwt) => jwtRenewalDueAt(writtenInput, jwt)?.getTime() ?? now.getTime()),
     );
     this.#settled.set(key, { fingerprint, wakeAt });
     return { requeueAfterMs: Math.max(0, wakeAt - clock().getTime()) };

@@ -1,7 +1,7 @@
 import { API_VERSION } from '../../api/group.ts';
 import { LABEL_MANAGED_BY, LABEL_REGISTRATION_ENTRY, MANAGED_BY_TRUSTLINE } from '../../api/well-known.ts';
 import { labelValueFor } from '../../core/labels.ts';
-import type { ObservedSecret } from '../../core/svid/reissue.ts';
+import type { ObservedSecret } from '../../core/svid/identity.ts';
 import { type DataObject, dataObjectSchema, decodeSecretData } from '../../kube/data-objects.ts';
 import { isConflict, KubeApiError } from '../../kube/errors.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
