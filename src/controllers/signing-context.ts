@@ -79,7 +79,7 @@ export interface IssuanceRefusal {
  * names, and the namespace must be one its issuance selector picks. Asked before every signing.
  */
 export function issuanceRefusal(
-  context: Pick<SigningContext, 'namespaces' | 'trustDomains'>,
+  context: { namespaces: Pick<Informer, 'get'>; trustDomains: Pick<Informer, 'list'> },
   namespace: string,
   trustDomain: TrustDomain,
 ): IssuanceRefusal | undefined {

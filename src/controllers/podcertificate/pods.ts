@@ -85,7 +85,11 @@ export function selectablePod(pod: Pod, signerName: string): SelectablePod {
 const readEntry = cachedParse(registrationEntrySchema);
 
 /** The pod-mode entries of a namespace that a TrustDomain object issues for, as selection wants them. */
-export function podEntriesIn(entries: Informer, namespace: string, trustDomainObject: string) {
+export function podEntriesIn(
+  entries: Pick<Informer, 'byNamespace'>,
+  namespace: string,
+  trustDomainObject: string,
+) {
   return entries.byNamespace(namespace).flatMap((object) => {
     const entry = readEntry(object);
     if (!entry || !isPodMode(entry) || entry.spec.trustDomainRef.name !== trustDomainObject) return [];

@@ -74,15 +74,18 @@ export interface SvidSecretWrite {
  * the entry does not own is never written.
  */
 export class SvidSecrets {
-  readonly #client: RestClient;
-  readonly #caches: (namespace: string) => Informer | undefined;
+  readonly #client: Pick<RestClient, 'request'>;
+  readonly #caches: (namespace: string) => Pick<Informer, 'get'> | undefined;
   /**
    * For each Secret just written, the resourceVersion it replaced ('' for a create): while the cache
    * still shows that version, it has not seen the write (client-go's "expectations").
    */
   readonly #replaced = new Map<string, { resourceVersion: string; at: number }>();
 
-  constructor(client: RestClient, caches: (namespace: string) => Informer | undefined) {
+  constructor(
+    client: Pick<RestClient, 'request'>,
+    caches: (namespace: string) => Pick<Informer, 'get'> | undefined,
+  ) {
     this.#client = client;
     this.#caches = caches;
   }
