@@ -50,19 +50,21 @@ import { buildSecretData, type IssuedX509Svid } from '../../src/core/svid/secret
 import { caBundleStale, extraDataKeys } from '../../src/core/svid/secret-drift.ts';
 import { normalizeSerial } from '../../src/core/svid/serial.ts';
 import {
-  authorityGone,
-  authorityTainted,
   certificateUnreadable,
   dataMissing,
   dnsNamesMismatch,
   expired,
-  handEdited,
   identityMismatch,
   keyMismatch,
   renewalDue,
   secretMissing,
-  specChanged,
 } from '../../src/core/svid/x509-policies.ts';
+import {
+  authorityGone,
+  authorityTainted,
+  handEdited,
+  specChanged,
+} from '../../src/core/svid/x509-record-policies.ts';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -8,19 +8,16 @@ import {
   jwtUnreadable,
 } from './jwt-policies.ts';
 import {
-  authorityGone,
-  authorityTainted,
   certificateUnreadable,
   dataMissing,
   dnsNamesMismatch,
   expired,
-  handEdited,
   identityMismatch,
   keyMismatch,
   renewalDue,
   secretMissing,
-  specChanged,
 } from './x509-policies.ts';
+import { authorityGone, authorityTainted, handEdited, specChanged } from './x509-record-policies.ts';
 
 /**
  * When the SVID Secret of a RegistrationEntry must be issued again: a list of small pure policies in
