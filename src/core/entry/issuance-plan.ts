@@ -132,7 +132,7 @@ export async function planIssuance(
       };
     }
   }
-  const now = content ?? { data: defined(currentData), annotations: defined(input.secret?.annotations) };
+  const held = content ?? { data: defined(currentData), annotations: defined(input.secret?.annotations) };
   return {
     write: content && {
       name: entry.spec.secret.name,
@@ -140,8 +140,8 @@ export async function planIssuance(
       labels: entry.spec.secret.labels ?? {},
       annotations: { ...entry.spec.secret.annotations, ...content.annotations },
     },
-    ...outcome(observation, signed, now),
-    wakeAt: wakeAt(input, now, x509),
+    ...outcome(observation, signed, held),
+    wakeAt: wakeAt(input, held, x509),
   };
 }
 
