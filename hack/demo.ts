@@ -28,9 +28,9 @@ import {
 import { decodeCertificatesPem } from '../src/core/authorities/pem.ts';
 import { x509 } from '../src/core/authorities/x509.ts';
 import { labelValueFor } from '../src/core/labels.ts';
-import { normalizeSerial } from '../src/core/svid/reissue.ts';
-import { type DataObject, dataObjectSchema, decodeSecretData } from '../src/kube/objects.ts';
+import { normalizeSerial } from '../src/core/svid/serial.ts';
 import { isNotFound } from '../src/kube/errors.ts';
+import { type DataObject, dataObjectSchema, decodeSecretData } from '../src/kube/objects.ts';
 import { collectionPath, coreResources, objectPath, trustlineResource } from '../src/kube/resources.ts';
 import { type RequestOptions, RestClient } from '../src/kube/rest.ts';
 import { ensureControlPlane } from './controlplane/build.ts';

@@ -15,7 +15,7 @@ const conditionsOf = (status: unknown) => baseStatusSchema.safeParse(status).dat
  * once), so the patch carries no resourceVersion and a stale cache costs a redundant write, not an error.
  */
 export async function writeStatus(
-  client: RestClient,
+  client: Pick<RestClient, 'request'>,
   resource: ResourceType,
   object: KubeObject,
   fields: Record<string, unknown>,

@@ -1,12 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { journalProblems } from '../../src/core/authorities/journal-problems.ts';
 import {
   type AdvanceResult,
   type AuthorityChange,
   activateAt,
   advanceAuthorities,
-  journalProblems,
   type MintAuthority,
   prepareAt,
 } from '../../src/core/authorities/lifecycle.ts';

@@ -25,43 +25,46 @@ import {
 import { mintJwtAuthority, mintX509Authority } from '../../src/core/authorities/mint.ts';
 import type { JwtAuthority, X509Authority } from '../../src/core/authorities/model.ts';
 import { x509 } from '../../src/core/authorities/x509.ts';
+import type { DesiredIdentity, IssuanceInput, ReissuePolicy } from '../../src/core/svid/identity.ts';
 import {
-  authorityGone,
-  authorityTainted,
-  caBundleStale,
-  certificateUnreadable,
-  type DesiredIdentity,
-  dataMissing,
-  dnsNamesMismatch,
-  expired,
-  extraDataKeys,
-  handEdited,
-  type IssuanceInput,
-  identityMismatch,
-  JWT_REISSUE_POLICIES,
   jwtAudienceMismatch,
   jwtAuthorityGone,
   jwtMissing,
   jwtRenewalDue,
   jwtSubjectMismatch,
-  jwtSvidsToReissue,
   jwtUnreadable,
-  keyMismatch,
-  normalizeSerial,
+} from '../../src/core/svid/jwt-policies.ts';
+import { readLeaf } from '../../src/core/svid/observed-secret.ts';
+import {
+  JWT_REISSUE_POLICIES,
+  jwtSvidsToReissue,
   REISSUE_POLICIES,
-  type ReissuePolicy,
-  ReissueReason,
-  readLeaf,
   reissueReason,
   reissueReasons,
-  renewAt,
-  renewalDue,
-  secretMissing,
-  specChanged,
   X509_REISSUE_POLICIES,
   x509ReissueReason,
 } from '../../src/core/svid/reissue.ts';
+import { ReissueReason } from '../../src/core/svid/reissue-reason.ts';
+import { renewAt } from '../../src/core/svid/renewal.ts';
 import { buildSecretData, type IssuedX509Svid } from '../../src/core/svid/secret-data.ts';
+import { caBundleStale, extraDataKeys } from '../../src/core/svid/secret-drift.ts';
+import { normalizeSerial } from '../../src/core/svid/serial.ts';
+import {
+  certificateUnreadable,
+  dataMissing,
+  dnsNamesMismatch,
+  expired,
+  identityMismatch,
+  keyMismatch,
+  renewalDue,
+  secretMissing,
+} from '../../src/core/svid/x509-policies.ts';
+import {
+  authorityGone,
+  authorityTainted,
+  handEdited,
+  specChanged,
+} from '../../src/core/svid/x509-record-policies.ts';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

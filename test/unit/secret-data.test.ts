@@ -15,12 +15,8 @@ import {
 import { mintX509Authority } from '../../src/core/authorities/mint.ts';
 import type { X509Authority } from '../../src/core/authorities/model.ts';
 import { x509 } from '../../src/core/authorities/x509.ts';
-import {
-  type DesiredIdentity,
-  type IssuanceInput,
-  reissueReasons,
-  specHash,
-} from '../../src/core/svid/reissue.ts';
+import type { DesiredIdentity, IssuanceInput } from '../../src/core/svid/identity.ts';
+import { reissueReasons } from '../../src/core/svid/reissue.ts';
 import {
   buildSecretData,
   type IssuedX509Svid,
@@ -31,6 +27,7 @@ import {
   withBundle,
   withJwtSvids,
 } from '../../src/core/svid/secret-data.ts';
+import { specHash } from '../../src/core/svid/spec-hash.ts';
 
 const HOUR = 3_600_000;
 const NOW = new Date('2030-06-01T12:00:00Z');

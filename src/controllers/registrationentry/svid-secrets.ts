@@ -1,7 +1,7 @@
 import { API_VERSION, GROUP } from '../../api/group.ts';
 import { LABEL_MANAGED_BY, LABEL_REGISTRATION_ENTRY, MANAGED_BY_TRUSTLINE } from '../../api/well-known.ts';
 import { labelValueFor } from '../../core/labels.ts';
-import type { ObservedSecret } from '../../core/svid/reissue.ts';
+import type { ObservedSecret } from '../../core/svid/identity.ts';
 import { applyDerived } from '../../kube/apply.ts';
 import { KubeApiError } from '../../kube/errors.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
@@ -75,15 +75,18 @@ export interface SvidSecretWrite {
  * the entry does not own is never written.
  */
 export class SvidSecrets {
-  readonly #client: RestClient;
-  readonly #caches: (namespace: string) => Informer | undefined;
+  readonly #client: Pick<RestClient, 'request'>;
+  readonly #caches: (namespace: string) => Pick<Informer, 'get'> | undefined;
   /**
    * For each Secret just written, the resourceVersion it replaced ('' for a create): while the cache
    * still shows that version, it has not seen the write (client-go's "expectations").
    */
   readonly #replaced = new Map<string, { resourceVersion: string; at: number }>();
 
-  constructor(client: RestClient, caches: (namespace: string) => Informer | undefined) {
+  constructor(
+    client: Pick<RestClient, 'request'>,
+    caches: (namespace: string) => Pick<Informer, 'get'> | undefined,
+  ) {
     this.#client = client;
     this.#caches = caches;
   }

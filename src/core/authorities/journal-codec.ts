@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { journalProblems } from './lifecycle.ts';
+import { journalProblems } from './journal-problems.ts';
 import { checkAuthority } from './mint.ts';
 import { type Journal, journalSchema } from './model.ts';
 

@@ -2,7 +2,7 @@ import { durationMs } from '../../api/duration.ts';
 import type { RegistrationEntrySpec } from '../../api/registrationentry.ts';
 import type { TrustDomainSpec, X509KeyType } from '../../api/trustdomain.ts';
 import { MIN_AUTHORITY_TO_SVID_RATIO } from '../trustdomain/lifetimes.ts';
-import type { DesiredIdentity } from './reissue.ts';
+import type { DesiredIdentity } from './identity.ts';
 
 /** What a TrustDomain's SVID limits refuse an entry or a pod certificate, as a condition reason. */
 export type LimitRule = 'TTLBelowMinimum' | 'KeyTypeNotAllowed';

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { X509KeyType } from '../../api/trustdomain.ts';
 import { generateLeafKey, type LeafKey } from './leaf-key.ts';
 import { checkDnsNames, checkSpiffeId, SvidError, svidNotAfter } from './validation.ts';
-import type { X509SvidSigner } from './x509-signer.ts';
-import type { X509SvidParams } from './x509-svid.ts';
+import type { X509SvidParams, X509SvidSigner } from './x509-types.ts';
 
 /**
  * What every X.509-SVID shares, whichever encoder writes it: its serial, its validity and the fixed

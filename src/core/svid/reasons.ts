@@ -1,4 +1,4 @@
-import type { ReissueReason } from './reissue.ts';
+import type { ReissueReason } from './reissue-reason.ts';
 
 /** Reasons of a RegistrationEntry's Ready condition: stable strings users and alerts match on. */
 export const EntryReason = {

@@ -15,7 +15,10 @@ import {
   X509_DATA_KEYS,
 } from '../../api/well-known.ts';
 import { CodedError } from '../errors.ts';
-import { type DesiredIdentity, normalizeSerial, renewAt, type SecretValue, specHash } from './reissue.ts';
+import type { DesiredIdentity, SecretValue } from './identity.ts';
+import { renewAt } from './renewal.ts';
+import { normalizeSerial } from './serial.ts';
+import { specHash } from './spec-hash.ts';
 
 /**
  * The content of an SVID Secret, written so that the re-issue policies find it sound: the

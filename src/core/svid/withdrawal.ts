@@ -8,7 +8,7 @@ import {
   TLS_PRIVATE_KEY_KEY,
 } from '../../api/well-known.ts';
 import { svidSigners } from '../revocation/signers.ts';
-import type { ObservedSecret, SecretValue } from './reissue.ts';
+import type { ObservedSecret, SecretValue } from './identity.ts';
 import type { SvidSecretContent } from './secret-data.ts';
 
 /**

@@ -7,30 +7,9 @@ import { x509 } from '../authorities/x509.ts';
 import { children, implicit, nullValue, octetString, oid, readElement, sequence, TAG } from './der.ts';
 import { OIDS } from './profile.ts';
 import { SvidError } from './validation.ts';
+import type { X509SvidSigner } from './x509-types.ts';
 
-/**
- * An X.509 authority made ready to sign SVIDs: what is the same for all its SVIDs is read and
- * encoded once here, so minting does only the per-SVID work.
- */
-export interface X509SvidSigner {
-  /** The authority's subject key identifier, lower-case hex: its id and every SVID's AKI. */
-  readonly authorityId: string;
-  /** The trust domain of the authority certificate's `spiffe://` URI SAN. */
-  readonly trustDomain: string;
-  /** SVIDs end no later than their authority. */
-  readonly notAfter: Date;
-  readonly privateKey: KeyObject;
-  /** The digest the authority signs with: SHA-384 for P-384, SHA-256 for P-256 and RSA. */
-  readonly hash: 'sha256' | 'sha384';
-  /** DER of the authority certificate's subject, copied byte for byte so the names chain exactly. */
-  readonly issuer: Buffer;
-  /** DER of the signature's AlgorithmIdentifier. */
-  readonly signatureAlgorithm: Buffer;
-  /** DER of the whole authorityKeyIdentifier extension. */
-  readonly authorityKeyIdentifier: Buffer;
-  /** PEM certificates that follow the leaf: none for a self-signed authority. */
-  readonly chain: readonly string[];
-}
+export type { X509SvidSigner } from './x509-types.ts';
 
 const unusable = (message: string) => new SvidError('AuthorityUnusable', message);
 

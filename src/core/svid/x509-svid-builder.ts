@@ -3,8 +3,7 @@ import { subjectKeyId, type X509SigningKey, x509SigningKey } from '../authoritie
 import { encodePem } from '../authorities/pem.ts';
 import { x509 } from '../authorities/x509.ts';
 import { enciphers, OIDS, planLeaf, SUBJECT_ORGANIZATION, serialHex } from './profile.ts';
-import type { X509SvidSigner } from './x509-signer.ts';
-import type { X509Svid, X509SvidParams } from './x509-svid.ts';
+import type { X509Svid, X509SvidParams, X509SvidSigner } from './x509-types.ts';
 
 /** What @peculiar/x509 needs of a signer, made once per signer like the hand-built path's parts. */
 interface BuilderParts {

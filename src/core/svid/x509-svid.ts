@@ -1,5 +1,4 @@
 import { sign } from 'node:crypto';
-import type { X509KeyType } from '../../api/trustdomain.ts';
 import { subjectKeyId } from '../authorities/keys.ts';
 import { encodePem } from '../authorities/pem.ts';
 import {
@@ -27,39 +26,10 @@ import {
   type SubjectKeyRequest,
   serialHex,
 } from './profile.ts';
-import type { X509SvidSigner } from './x509-signer.ts';
+import type { SignedX509Svid, X509Svid, X509SvidParams, X509SvidSigner } from './x509-types.ts';
 
-export { prepareX509Signer, type X509SvidSigner } from './x509-signer.ts';
-
-export interface X509SvidParams {
-  /** `spiffe://<the authority's trust domain>/<path>`: the only URI SAN. */
-  spiffeId: string;
-  /** Further dNSName SANs, lower case, optionally with a leading `*.`. */
-  dnsNames?: readonly string[];
-  /** The leaf key's type; EC-P256 unless given. */
-  keyType?: X509KeyType;
-  ttlMs: number;
-  now: Date;
-}
-
-/** An X.509-SVID without its private key: what signing someone else's public key yields. */
-export interface SignedX509Svid {
-  /** The leaf certificate, PEM. */
-  certificate: string;
-  /** PEM certificates that follow the leaf up to the roots' issuer; empty for a self-signed authority. */
-  chain: string[];
-  /** Lower-case hex of the serial number. */
-  serial: string;
-  notBefore: Date;
-  notAfter: Date;
-  authorityId: string;
-  keyType: X509KeyType;
-}
-
-export interface X509Svid extends SignedX509Svid {
-  /** The leaf's private key, PKCS#8 PEM. */
-  privateKey: string;
-}
+export { prepareX509Signer } from './x509-signer.ts';
+export type { SignedX509Svid, X509Svid, X509SvidParams, X509SvidSigner } from './x509-types.ts';
 
 const extension = (id: string, critical: boolean, value: Uint8Array): Buffer =>
   critical ? sequence(oid(id), boolean(true), octetString(value)) : sequence(oid(id), octetString(value));
