@@ -33,11 +33,14 @@ export function claimOf(object: unknown): TrustDomainClaim | undefined {
 }
 
 /** Every claim in the TrustDomain cache. */
-export const claimsIn = (trustDomains: Informer): TrustDomainClaim[] =>
+export const claimsIn = (trustDomains: Pick<Informer, 'list'>): TrustDomainClaim[] =>
   trustDomains.list().flatMap((object) => claimOf(object) ?? []);
 
 /** Why a TrustDomain object may not sign, judged against every object in the cache. */
-export function ownershipIn(trustDomains: Informer, object: unknown): OwnershipConflict | undefined {
+export function ownershipIn(
+  trustDomains: Pick<Informer, 'list'>,
+  object: unknown,
+): OwnershipConflict | undefined {
   const claim = claimOf(object);
   return claim && ownershipConflict(claim, claimsIn(trustDomains));
 }

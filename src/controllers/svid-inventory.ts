@@ -52,8 +52,8 @@ export interface EntrySigners {
  * thousands of entries: the scan lets the event loop in between slices.
  */
 export async function svidSignersOf(
-  entries: Informer,
-  secretCaches: (namespace: string) => Informer | undefined,
+  entries: Pick<Informer, 'list'>,
+  secretCaches: (namespace: string) => Pick<Informer, 'get'> | undefined,
   trustDomainObject: string,
 ): Promise<EntrySigners[]> {
   const found: EntrySigners[] = [];
@@ -91,8 +91,8 @@ export async function svidSignersOf(
  * Trustline can re-issue, and in Secrets the apiserver will not let it write.
  */
 export async function svidsBySigner(
-  entries: Informer,
-  secretCaches: (namespace: string) => Informer | undefined,
+  entries: Pick<Informer, 'list'>,
+  secretCaches: (namespace: string) => Pick<Informer, 'get'> | undefined,
   trustDomainObject: string,
 ): Promise<{ reissuable: Map<string, number>; unwritable: Map<string, number> }> {
   const found = await svidSignersOf(entries, secretCaches, trustDomainObject);

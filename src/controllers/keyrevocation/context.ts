@@ -25,7 +25,10 @@ export const requestOf = (revocation: KeyRevocation): RevocationRequest => ({
  * The valid KeyRevocations that name a TrustDomain object, oldest first so two for one key resolve
  * the same way every time. Invalid ones are left to the KeyRevocation controller to report.
  */
-export function requestsFor(keyRevocations: Informer, trustDomainObject: string): RevocationRequest[] {
+export function requestsFor(
+  keyRevocations: Pick<Informer, 'list'>,
+  trustDomainObject: string,
+): RevocationRequest[] {
   return keyRevocations
     .list()
     .flatMap((object) => {
@@ -48,8 +51,8 @@ export function revocationContext(options: {
   journal: Journal;
   upstream: UpstreamCA | undefined;
   operatorNamespace: string;
-  trustDomains: Informer;
-  journals: JournalCache;
+  trustDomains: Pick<Informer, 'list'>;
+  journals: Pick<JournalCache, 'get'>;
 }): RevocationContext {
   const { trustDomain, journal, upstream, operatorNamespace, trustDomains, journals } = options;
   const name = trustDomain.spec.trustDomain;

@@ -16,7 +16,7 @@ import type { TrustDomainWrites } from './writes.ts';
 
 export interface ApplyContext {
   writes: TrustDomainWrites;
-  keyRevocations: Informer;
+  keyRevocations: Pick<Informer, 'get'>;
   log: Logger;
   metrics: Pick<Metrics, 'countRotation' | 'setAuthorities' | 'setBundleSequence'>;
   audit: Pick<AuditLog, 'signed' | 'revocation'>;

@@ -1,21 +1,18 @@
 import { registrationEntryRefSchema } from '../../api/registrationentry.ts';
-import { claimedTrustDomain, trustDomainKind } from '../../api/trustdomain.ts';
+import { claimedTrustDomain } from '../../api/trustdomain.ts';
 import { FINALIZER_IN_USE } from '../../api/well-known.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
 import { inSlices } from '../../core/time-slice.ts';
 import { listNames, ready } from '../../core/trustdomain/conditions.ts';
 import { TrustDomainReason } from '../../core/trustdomain/reasons.ts';
-import type { Informer, KubeObject } from '../../kube/informer.ts';
-import { objectPath, trustlineResource } from '../../kube/resources.ts';
-import type { RestClient } from '../../kube/rest.ts';
+import type { KubeObject } from '../../kube/informer.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { claimsIn } from '../ownership.ts';
+import type { Cache } from './observation.ts';
 import type { TrustDomainWrites } from './writes.ts';
 
-const resource = trustlineResource(trustDomainKind);
-
 /** The RegistrationEntries that use a TrustDomain, as namespace/name, read in slices. */
-export async function usersOf(registrationEntries: Informer, name: string): Promise<string[]> {
+export async function usersOf(registrationEntries: Cache, name: string): Promise<string[]> {
   const users: string[] = [];
   for await (const entry of inSlices(registrationEntries.list())) {
     const parsed = registrationEntryRefSchema.safeParse(entry);
@@ -25,20 +22,9 @@ export async function usersOf(registrationEntries: Informer, name: string): Prom
   return users.sort();
 }
 
-export async function setFinalizers(
-  client: RestClient,
-  object: KubeObject,
-  finalizers: string[],
-): Promise<void> {
-  await client.request('PATCH', objectPath(resource, object.metadata.name), {
-    contentType: 'application/merge-patch+json',
-    body: { metadata: { finalizers, resourceVersion: object.metadata.resourceVersion } },
-  });
-}
-
 /** Drops the metrics of a deleted TrustDomain, unless another object serves the same name. */
 function forgetMetrics(
-  trustDomains: Informer,
+  trustDomains: Cache,
   metrics: Pick<Metrics, 'forgetTrustDomain'>,
   object: KubeObject,
 ): void {
@@ -56,8 +42,8 @@ function forgetMetrics(
 export async function handleDeletion(
   options: {
     writes: Pick<TrustDomainWrites, 'setFinalizers'>;
-    trustDomains: Informer;
-    registrationEntries: Informer;
+    trustDomains: Cache;
+    registrationEntries: Cache;
     metrics: Pick<Metrics, 'forgetTrustDomain'>;
   },
   object: KubeObject,

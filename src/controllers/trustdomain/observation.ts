@@ -15,19 +15,22 @@ import { requestsFor, revocationContext } from '../keyrevocation/context.ts';
 import { type PodCertificateInventory, svidsBySigner } from '../svid-inventory.ts';
 import { readUpstream, UpstreamNotBoundError } from './upstream-secret.ts';
 
+/** What the controller reads of a cache: an Informer, or an in-memory fake of one. */
+export type Cache = Pick<Informer, 'get' | 'list'>;
+
 export interface TrustDomainCaches {
-  trustDomains: Informer;
-  registrationEntries: Informer;
-  namespaces: Informer;
-  configMaps: Informer;
+  trustDomains: Cache;
+  registrationEntries: Cache;
+  namespaces: Cache;
+  configMaps: Cache;
   /** Secrets in the operator's namespace. */
-  secrets: Informer;
-  keyRevocations: Informer;
+  secrets: Cache;
+  keyRevocations: Cache;
   /** The cache of Trustline's SVID Secrets in a namespace. */
-  svidSecrets: (namespace: string) => Informer | undefined;
-  journals: JournalCache;
+  svidSecrets: (namespace: string) => Cache | undefined;
+  journals: Pick<JournalCache, 'get'>;
   /** Certificates issued to PodCertificateRequests, where the cluster serves them: they count in revocations. */
-  podCertificates?: PodCertificateInventory | undefined;
+  podCertificates?: Pick<PodCertificateInventory, 'of'> | undefined;
 }
 
 // Local until a shared module of Kubernetes object schemas exists: the fields the selector reads.
@@ -42,7 +45,7 @@ const namespaceSchema = z.object({
 /** The upstream CA Secret as the cache holds it, or which of its problems stops minting. */
 export function observeUpstream(
   trustDomain: TrustDomain,
-  secrets: Informer,
+  secrets: Cache,
   operatorNamespace: string,
   now: Date,
 ): UpstreamObserved {
@@ -99,7 +102,7 @@ export const revocationCounts =
  * The namespaces the bundle goes to: every one the selector matches that is not being deleted. A
  * cluster may have thousands: they are read in slices that let the event loop turn.
  */
-export async function bundleNamespaces(namespaces: Informer, trustDomain: TrustDomain): Promise<string[]> {
+export async function bundleNamespaces(namespaces: Cache, trustDomain: TrustDomain): Promise<string[]> {
   const selector = trustDomain.spec.bundle.namespaceSelector ?? {};
   const selected: string[] = [];
   for await (const object of inSlices(namespaces.list())) {

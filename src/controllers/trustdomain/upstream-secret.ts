@@ -13,7 +13,7 @@ export class UpstreamNotBoundError extends Error {}
  */
 export function readUpstream(
   trustDomain: TrustDomain,
-  secrets: Informer,
+  secrets: Pick<Informer, 'get'>,
   operatorNamespace: string,
   now: Date,
 ): UpstreamCA | undefined | Error {

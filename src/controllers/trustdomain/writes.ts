@@ -5,11 +5,10 @@ import type { JournalAsStored } from '../../core/trustdomain/gate.ts';
 import type { PublicationOutcome } from '../../core/trustdomain/outcome.ts';
 import type { DesiredPublication } from '../../core/trustdomain/plan.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
-import { type ResourceType, trustlineResource } from '../../kube/resources.ts';
+import { objectPath, type ResourceType, trustlineResource } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
 import { writeStatus } from '../status-writer.ts';
 import { publishClusterTrustBundle } from './cluster-trust-bundles.ts';
-import { setFinalizers } from './deletion.ts';
 import { JournalStore } from './journal-store.ts';
 import { publish, publishedCopies } from './publisher.ts';
 
@@ -33,11 +32,18 @@ export interface TrustDomainWrites {
 
 const resource = trustlineResource(trustDomainKind);
 
+async function setFinalizers(client: RestClient, object: KubeObject, finalizers: string[]): Promise<void> {
+  await client.request('PATCH', objectPath(resource, object.metadata.name), {
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { finalizers, resourceVersion: object.metadata.resourceVersion } },
+  });
+}
+
 /** The writes against the apiserver. */
 export function kubeWrites(options: {
   client: RestClient;
   operatorNamespace: string;
-  configMaps: Informer;
+  configMaps: Pick<Informer, 'list'>;
   clusterTrustBundles?: { resource: ResourceType; cache: Informer } | undefined;
 }): TrustDomainWrites {
   const { client, configMaps, clusterTrustBundles } = options;
