@@ -6,9 +6,9 @@ import type { TrustDomainWrites } from '../../src/controllers/trustdomain/writes
 import { JournalError } from '../../src/core/authorities/journal-codec.ts';
 import { emptyJournal, type Journal } from '../../src/core/authorities/model.ts';
 import type { DesiredCondition } from '../../src/core/conditions.ts';
+import type { Publication } from '../../src/core/publication.ts';
 import type { JournalAsStored } from '../../src/core/trustdomain/gate.ts';
 import type { PublicationOutcome } from '../../src/core/trustdomain/outcome.ts';
-import type { DesiredPublication } from '../../src/core/trustdomain/plan.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { type KubeObject, objectKey } from '../../src/kube/informer.ts';
 import type { Failpoint } from '../../src/observability/failpoints.ts';
@@ -39,11 +39,11 @@ class FakeWrites implements TrustDomainWrites {
     resourceVersion: undefined,
   };
   readonly saved: Journal[] = [];
-  readonly published: DesiredPublication[] = [];
+  readonly published: Publication[] = [];
   readonly clusterTrustBundles: string[] = [];
   readonly statuses: { fields: Record<string, unknown>; conditions: readonly DesiredCondition[] }[] = [];
   readonly finalizers: string[][] = [];
-  outcome: (publication: DesiredPublication) => PublicationOutcome = () => ({ foreign: [], failed: [] });
+  outcome: (publication: Publication) => PublicationOutcome = () => ({ foreign: [], failed: [] });
   clusterTrustBundleError: KubeApiError | undefined;
 
   readonly #trustDomains: FakeCache;
@@ -62,7 +62,7 @@ class FakeWrites implements TrustDomainWrites {
     this.saved.push(journal);
     this.stored = { journal, resourceVersion: String(this.saved.length) };
   }
-  async publish(publication: DesiredPublication, afterWrite?: () => void): Promise<PublicationOutcome> {
+  async publish(publication: Publication, afterWrite?: () => void): Promise<PublicationOutcome> {
     this.published.push(publication);
     for (const _ of publication.namespaces) afterWrite?.();
     return this.outcome(publication);

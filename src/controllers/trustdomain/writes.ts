@@ -1,9 +1,9 @@
 import { signerNameOf, type TrustDomain, trustDomainKind } from '../../api/trustdomain.ts';
 import type { Journal } from '../../core/authorities/model.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
+import type { Publication } from '../../core/publication.ts';
 import type { JournalAsStored } from '../../core/trustdomain/gate.ts';
 import type { PublicationOutcome } from '../../core/trustdomain/outcome.ts';
-import type { DesiredPublication } from '../../core/trustdomain/plan.ts';
 import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { objectPath, type ResourceType, trustlineResource } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
@@ -18,7 +18,7 @@ export interface TrustDomainWrites {
   /** Carries the resourceVersion read: two writers never fork the keys. */
   saveJournal(previous: JournalAsStored, journal: Journal): Promise<unknown>;
   /** Brings the cluster to the publication; `afterWrite` runs after each write made. */
-  publish(publication: DesiredPublication, afterWrite?: () => void): Promise<PublicationOutcome>;
+  publish(publication: Publication, afterWrite?: () => void): Promise<PublicationOutcome>;
   /** Throws a KubeApiError when the apiserver refuses; a no-op where the cluster has none. */
   publishClusterTrustBundle(trustDomain: TrustDomain, pem: string): Promise<void>;
   writeStatus(

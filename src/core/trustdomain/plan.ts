@@ -12,6 +12,7 @@ import type { Authority, Journal } from '../authorities/model.ts';
 import { oidcDiscoveryFiles } from '../bundle/oidc.ts';
 import { buildTrustBundle, refreshHintSeconds, sequenceFor } from '../bundle/trust-bundle.ts';
 import type { DesiredCondition } from '../conditions.ts';
+import type { Publication } from '../publication.ts';
 import {
   assessRevocation,
   type RevocationContext,
@@ -60,15 +61,6 @@ export interface RotationInput {
   namespaces: readonly string[];
 }
 
-/** A ConfigMap kept in a set of namespaces; an empty set removes the copies left elsewhere. */
-export interface DesiredPublication {
-  name: string;
-  content: string;
-  data: Record<string, string>;
-  namespaces: readonly string[];
-  owner: { name: string; uid: string };
-}
-
 export interface RotationPlan {
   input: RotationInput;
   /** The journal to record before anything it signs goes out: undefined when it did not change. */
@@ -83,7 +75,7 @@ export interface RotationPlan {
   statusFields: Record<string, unknown>;
   bundleBytes: number;
   /** The copies that should exist: none when the bundle is over the ConfigMap limit. */
-  publications: { bundle: DesiredPublication; oidc: DesiredPublication; clusterTrustBundlePem: string };
+  publications: { bundle: Publication; oidc: Publication; clusterTrustBundlePem: string };
   /** The earliest instant the lifecycle or a revocation could change something. */
   nextCheckAt: number;
 }
