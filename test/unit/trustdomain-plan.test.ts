@@ -70,7 +70,7 @@ const input = (
   problem: undefined,
   now,
   minter,
-  revocations: { requests: [], context: undefined },
+  revocations: undefined,
   counts: noCounts,
   namespaces: ['a', 'b'],
 });

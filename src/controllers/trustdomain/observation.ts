@@ -74,9 +74,9 @@ export function revocationRequests(
   journal: Journal,
   upstream: UpstreamCA | undefined,
   operatorNamespace: string,
-): { requests: RevocationRequest[]; context: RevocationContext | undefined } {
+): { requests: RevocationRequest[]; context: RevocationContext } | undefined {
   const requests = requestsFor(caches.keyRevocations, trustDomain.metadata.name);
-  if (requests.length === 0) return { requests, context: undefined };
+  if (requests.length === 0) return undefined;
   const { trustDomains, journals } = caches;
   return {
     requests,

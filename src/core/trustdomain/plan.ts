@@ -54,8 +54,8 @@ export interface RotationInput {
   problem: DesiredCondition | undefined;
   now: Date;
   minter: AuthorityMinter;
-  /** The valid KeyRevocations naming this TrustDomain, and what assessing them needs. */
-  revocations: { requests: readonly RevocationRequest[]; context: RevocationContext | undefined };
+  /** The valid KeyRevocations naming this TrustDomain and what assessing them needs; none without. */
+  revocations: { requests: readonly RevocationRequest[]; context: RevocationContext } | undefined;
   counts: () => Promise<RevocationCounts>;
   /** The namespaces the bundle goes to, sorted. */
   namespaces: readonly string[];
@@ -74,7 +74,7 @@ export interface RotationPlan {
   events: PlannedEvent[];
   statusFields: Record<string, unknown>;
   bundleBytes: number;
-  /** The copies that should exist: none when the bundle is over the ConfigMap limit. */
+  /** The copies that should exist; `oversized` says when the bundle may go nowhere. */
   publications: { bundle: Publication; oidc: Publication; clusterTrustBundlePem: string };
   /** The earliest instant the lifecycle or a revocation could change something. */
   nextCheckAt: number;
@@ -84,10 +84,13 @@ async function advanceRevocationsOf(input: RotationInput) {
   const { stored, revocations, now } = input;
   const plans: RevocationPlan[] = [];
   const followers: RevocationRequest[] = [];
-  const { context } = revocations;
-  for (const request of revocations.requests) {
-    if (!context) break;
-    const assessment = assessRevocation(request, context);
+  const assessed = revocations
+    ? revocations.requests.map((request) => ({
+        request,
+        assessment: assessRevocation(request, revocations.context),
+      }))
+    : [];
+  for (const { request, assessment } of assessed) {
     if (assessment.state === 'accepted') plans.push(assessment.plan);
     if (assessment.state === 'recorded' && !assessment.own) followers.push(request);
   }
