@@ -98,8 +98,9 @@ const namespace = (name: string, labels: Record<string, string>, deleting = fals
 
 function setup(trustDomain = trustDomainObject(), entries: KubeObject[] = []) {
   const trustDomains = new FakeCache(trustDomain);
+  const keyRevocations = new FakeCache();
   const writes = new FakeWrites(trustDomains);
-  const events: { type: string; reason: string; message: string }[] = [];
+  const events: { on: string; type: string; reason: string; message: string }[] = [];
   const failpoints: Failpoint[] = [];
   const forgotten: string[] = [];
   const signed: string[] = [];
@@ -116,7 +117,7 @@ function setup(trustDomain = trustDomainObject(), entries: KubeObject[] = []) {
       ),
       configMaps: new FakeCache(),
       secrets: new FakeCache(),
-      keyRevocations: new FakeCache(),
+      keyRevocations,
       svidSecrets: () => undefined,
       journals: { get: () => undefined },
     },
@@ -130,10 +131,13 @@ function setup(trustDomain = trustDomainObject(), entries: KubeObject[] = []) {
       forgetTrustDomain: (name) => forgotten.push(name),
     },
     audit: { signed: (record) => signed.push(record.operation), revocation: () => {} },
-    events: { record: async (_object, type, reason, message) => void events.push({ type, reason, message }) },
+    events: {
+      record: async (object, type, reason, message) =>
+        void events.push({ on: `${object.kind}/${object.metadata.name}`, type, reason, message }),
+    },
     failpoint: (name) => failpoints.push(name),
   });
-  return { reconciler, writes, events, failpoints, forgotten, signed, trustDomains };
+  return { reconciler, writes, events, failpoints, forgotten, signed, trustDomains, keyRevocations };
 }
 
 const conditionsOf = (status: { conditions: readonly DesiredCondition[] } | undefined) =>
@@ -246,5 +250,41 @@ describe('TrustDomainReconciler', () => {
     expect(await reconciler.reconcile('example')).toBeUndefined();
     expect(writes.saved).toEqual([]);
     expect(writes.statuses.map(conditionsOf)).toEqual([['Ready False InvalidSpec']]);
+  });
+
+  it('taints a key a KeyRevocation names, records it first, and tells the KeyRevocation and the TrustDomain', async () => {
+    const { reconciler, writes, events, failpoints, keyRevocations } = setup();
+    await reconciler.reconcile('example');
+    if (writes.stored instanceof JournalError) throw writes.stored;
+    const active = writes.stored.journal.authorities.find(({ type }) => type === 'X509');
+    keyRevocations.put({
+      apiVersion: 'trustline.dev/v1alpha1',
+      kind: 'KeyRevocation',
+      metadata: { name: 'leaked', creationTimestamp: T0.toISOString() },
+      spec: {
+        trustDomainRef: { name: 'example' },
+        authority: { kind: 'X509', id: active?.id },
+        reason: 'PolicyChange',
+      },
+    });
+    failpoints.length = 0;
+    events.length = 0;
+    await reconciler.reconcile('example');
+    // The successor is minted before the commit, and the taint is recorded in the same journal write;
+    // the revocation waits out its grace period before revoking.
+    expect(failpoints.filter((name) => name !== 'bundle-partly-published')).toEqual([
+      'authority-minted',
+      'journal-written',
+      'revocation-tainted',
+      'bundle-published',
+    ]);
+    expect(writes.saved.at(-1)?.authorities.find(({ id }) => id === active?.id)?.state).toBe('Tainted');
+    expect(events.filter(({ reason }) => reason === 'AuthorityTainted').map(({ on }) => on)).toEqual([
+      'KeyRevocation/leaked',
+      'TrustDomain/example',
+    ]);
+    expect(writes.statuses.at(-1)?.fields).toMatchObject({
+      revocations: [expect.objectContaining({ keyRevocation: 'leaked' })],
+    });
   });
 });
