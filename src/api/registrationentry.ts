@@ -222,6 +222,10 @@ export const registrationEntryKind = {
 
 export const registrationEntrySchema = objectSchema(registrationEntryKind);
 export type RegistrationEntry = z.infer<typeof registrationEntrySchema>;
+/** An entry's name and the TrustDomain it names: what a controller following the reference reads. */
+export const registrationEntryRefSchema = registrationEntrySchema
+  .pick({ metadata: true })
+  .extend({ spec: registrationEntrySpecFields.pick({ trustDomainRef: true }) });
 export type RegistrationEntrySpec = z.infer<typeof registrationEntrySpecSchema>;
 
 /** An entry in Secret mode: its SVIDs go to the Secret it names. */

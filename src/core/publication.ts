@@ -1,3 +1,12 @@
+/** One document Trustline keeps in a set of namespaces on behalf of a TrustDomain. */
+export interface Publication {
+  name: string;
+  content: string;
+  data: Record<string, string>;
+  namespaces: readonly string[];
+  owner: { name: string; uid: string };
+}
+
 /** A copy of a published ConfigMap as the cache holds it. */
 export interface PublishedCopy {
   namespace: string;

@@ -7,7 +7,7 @@ import {
   MANAGED_BY_TRUSTLINE,
 } from '../../api/well-known.ts';
 import { labelValueFor } from '../../core/labels.ts';
-import { type PublishedCopy, planPublication } from '../../core/publication.ts';
+import { type Publication, type PublishedCopy, planPublication } from '../../core/publication.ts';
 import { inSlices } from '../../core/time-slice.ts';
 import { applyDerived, type DerivedObject, type Known, type Requester } from '../../kube/apply.ts';
 import { KubeApiError } from '../../kube/errors.ts';
@@ -15,14 +15,7 @@ import type { KubeObject } from '../../kube/informer.ts';
 import { type DataObject, dataObjectSchema } from '../../kube/objects.ts';
 import { coreResources } from '../../kube/resources.ts';
 
-/** One document Trustline keeps in a set of namespaces on behalf of a TrustDomain. */
-export interface Publication {
-  name: string;
-  content: string;
-  data: Record<string, string>;
-  namespaces: readonly string[];
-  owner: { name: string; uid: string };
-}
+export type { Publication } from '../../core/publication.ts';
 
 const isOwnedBy = (object: DataObject, owner: Publication['owner'], content: string) =>
   object.metadata.labels?.[LABEL_MANAGED_BY] === MANAGED_BY_TRUSTLINE &&
