@@ -21,3 +21,10 @@ export function setCondition(
   };
   return [...(conditions ?? []).filter((condition) => condition.type !== desired.type), next];
 }
+
+/** The Ready condition every kind reports; False unless said otherwise. */
+export const readyCondition = (
+  reason: string,
+  message: string,
+  status: 'True' | 'False' = 'False',
+): DesiredCondition => ({ type: 'Ready', status, reason, message });

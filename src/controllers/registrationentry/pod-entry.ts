@@ -3,6 +3,7 @@ import { signerNameOf, type TrustDomain } from '../../api/trustdomain.ts';
 import { USER_ANNOTATION_ENTRY } from '../../api/well-known.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import { activeAuthority } from '../../core/authorities/lifecycle.ts';
+import { readyCondition as ready } from '../../core/conditions.ts';
 import { podEntryView } from '../../core/podcert/selection.ts';
 import { isRefusal, keyTypeRefusal, x509Lifetime } from '../../core/svid/desired-identity.ts';
 import { EntryReason } from '../../core/svid/reasons.ts';
@@ -13,7 +14,7 @@ import { asPodEntry, podEntriesIn, selectablePod } from '../podcertificate/pods.
 import { issuanceRefusal } from '../signing-context.ts';
 import { claimRefusal } from './claim.ts';
 import type { EntryControllerOptions } from './options.ts';
-import { type EntryReporter, RECHECK_MS, ready } from './refusals.ts';
+import { type EntryReporter, RECHECK_MS } from './refusals.ts';
 
 /**
  * A workloadSelector entry signs nothing itself: kubelets ask for each pod's certificate. Its status

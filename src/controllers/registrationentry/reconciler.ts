@@ -6,12 +6,13 @@ import {
 } from '../../api/registrationentry.ts';
 import { trustDomainSchema } from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
+import { readyCondition as ready } from '../../core/conditions.ts';
 import { EntryReason } from '../../core/svid/reasons.ts';
 import type { KubeObject } from '../../kube/informer.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import type { EntryControllerOptions } from './options.ts';
 import { reconcilePodEntry } from './pod-entry.ts';
-import { EntryReporter, ready } from './refusals.ts';
+import { EntryReporter } from './refusals.ts';
 import { type CachedTrustDomain, SecretEntryIssuer } from './secret-entry.ts';
 import { SvidSecrets } from './svid-secrets.ts';
 

@@ -8,7 +8,7 @@ import {
 import { trustDomainSchema } from '../../api/trustdomain.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import type { Journal } from '../../core/authorities/model.ts';
-import type { DesiredCondition } from '../../core/conditions.ts';
+import { type DesiredCondition, readyCondition as ready } from '../../core/conditions.ts';
 import { abandonedSigners } from '../../core/revocation/progress.ts';
 import { svidSigners } from '../../core/revocation/signers.ts';
 import { EntryReason, REFUSALS_KEEPING_SVID } from '../../core/svid/reasons.ts';
@@ -23,17 +23,6 @@ import { type EntryRef, isUnwritable, type SvidSecrets } from './svid-secrets.ts
 const resource = trustlineResource(registrationEntryKind);
 /** How soon a refused entry looks again when no watch event would tell it something changed. */
 export const RECHECK_MS = 60_000;
-
-export const ready = (
-  reason: string,
-  message: string,
-  status: 'True' | 'False' = 'False',
-): DesiredCondition => ({
-  type: 'Ready',
-  status,
-  reason,
-  message,
-});
 
 export const entryRef = (entry: RegistrationEntry): EntryRef => ({
   namespace: entry.metadata.namespace ?? '',

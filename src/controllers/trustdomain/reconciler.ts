@@ -4,7 +4,7 @@ import { describeIssues } from '../../api/validation.ts';
 import { FINALIZER_IN_USE } from '../../api/well-known.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import type { DesiredCondition } from '../../core/conditions.ts';
-import { ready } from '../../core/trustdomain/conditions.ts';
+import { readyCondition as ready } from '../../core/conditions.ts';
 import {
   admit,
   HELD_RECHECK_MS,

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { type KeyRevocationStatus, MAX_NAMED_SVIDS } from '../../api/keyrevocation.ts';
 import type { trustDomainStatusSchema } from '../../api/trustdomain.ts';
 import type { Journal, RevocationRecord } from '../authorities/model.ts';
-import type { DesiredCondition } from '../conditions.ts';
+import { type DesiredCondition, readyCondition as ready } from '../conditions.ts';
 import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from '../trustdomain/reasons.ts';
 import type { RevocationAssessment } from './assess.ts';
 import { type ReissueProgress, reissueDeadline } from './progress.ts';
@@ -26,13 +26,6 @@ export type KeyRevocationView = {
   condition: DesiredCondition;
   fields: Omit<KeyRevocationStatus, 'phase' | 'conditions' | 'observedGeneration'>;
 };
-
-const ready = (reason: string, message: string, status: 'True' | 'False' = 'False'): DesiredCondition => ({
-  type: 'Ready',
-  status,
-  reason,
-  message,
-});
 
 /** A KeyRevocation the TrustDomain side cannot act on yet, or ever. */
 export const blockedView = (

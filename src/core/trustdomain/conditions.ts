@@ -3,17 +3,6 @@ import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from './reasons.ts';
 
 const MAX_NAMES_IN_MESSAGE = 10;
 
-export const ready = (
-  reason: string,
-  message: string,
-  status: 'True' | 'False' = 'False',
-): DesiredCondition => ({
-  type: 'Ready',
-  status,
-  reason,
-  message,
-});
-
 /** Names for a message, the first ten and how many more, so a status stays readable at scale. */
 export const listNames = (names: readonly string[]): string =>
   names.length > MAX_NAMES_IN_MESSAGE

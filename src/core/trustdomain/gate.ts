@@ -6,8 +6,8 @@ import type { UpstreamCA } from '../authorities/upstream.ts';
 import { journalUpstreamRoots } from '../bundle/journal-roots.ts';
 import type { UpstreamRoot } from '../bundle/trust-bundle.ts';
 import type { DesiredCondition } from '../conditions.ts';
+import { readyCondition as ready } from '../conditions.ts';
 import { revokedUpstreamRoot } from '../revocation/progress.ts';
-import { ready } from './conditions.ts';
 import { lifetimeProblem } from './lifetimes.ts';
 import { TrustDomainReason } from './reasons.ts';
 

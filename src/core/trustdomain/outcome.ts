@@ -1,6 +1,7 @@
 import { CONFIGMAP_LIMIT_BYTES } from '../bundle/trust-bundle.ts';
 import type { DesiredCondition } from '../conditions.ts';
-import { bundlePublishedCondition, ready } from './conditions.ts';
+import { readyCondition as ready } from '../conditions.ts';
+import { bundlePublishedCondition } from './conditions.ts';
 import { HELD_RECHECK_MS } from './gate.ts';
 import type { RotationPlan } from './plan.ts';
 import { BUNDLE_PUBLISHED_CONDITION, TrustDomainReason } from './reasons.ts';
