@@ -3,7 +3,11 @@ import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { gracePeriodMs, reissueTimeoutMs } from '../../src/api/keyrevocation.ts';
-import { ANNOTATION_SVID_AUTHORITY_ID } from '../../src/api/well-known.ts';
+import {
+  ANNOTATION_SVID_AUTHORITY_ID,
+  ANNOTATION_SVID_WITHDRAWN,
+  ANNOTATION_WITHDRAWN_SIGNERS,
+} from '../../src/api/well-known.ts';
 import type { Authority, Journal, JwtAuthority, X509Authority } from '../../src/core/authorities/model.ts';
 import {
   assessRevocation,
@@ -27,6 +31,7 @@ import {
   trustDomainProblem,
   trustDomainRevocations,
 } from '../../src/core/revocation/status.ts';
+import { notReadyReason } from '../../src/core/svid/withdrawal.ts';
 
 const NOW = new Date('2030-06-01T12:00:00Z');
 const HOUR = 3_600_000;
@@ -730,6 +735,28 @@ describe('a revocation a tenant cannot hold back', () => {
     const revoked = at(reissued, 60_000 + HOUR, 0).journal;
     expect(inProgress(revoked)).toEqual([]);
     expect(abandonedSigners(revoked, new Date(NOW.getTime() + 2 * HOUR))).toEqual(new Set(['aa01']));
+  });
+
+  it("gives an entry AuthorityRevoked, not TrustDomainNotReady, once its Secret's signer is cut off", () => {
+    const tainted = taint({ reason: 'Superseded', gracePeriodMs: HOUR, reissueTimeoutMs: 60_000 }, 1).journal;
+    const held = (annotations: Record<string, string>) => ({ data: {}, annotations, ownedByEntry: true });
+    const signedBy = held({ [ANNOTATION_SVID_AUTHORITY_ID]: 'AA01' });
+    const past = new Date(NOW.getTime() + 60_000);
+    expect(notReadyReason(signedBy, [], tainted, new Date(NOW.getTime() + 59_000))).toBe(
+      'TrustDomainNotReady',
+    );
+    expect(notReadyReason(signedBy, [], tainted, past)).toBe('AuthorityRevoked');
+    expect(notReadyReason(held({ [ANNOTATION_SVID_AUTHORITY_ID]: 'bb02' }), [], tainted, past)).toBe(
+      'TrustDomainNotReady',
+    );
+    // A Secret already withdrawn remembers the signers it held, so its reason stays.
+    const withdrawn = held({
+      [ANNOTATION_SVID_WITHDRAWN]: 'AuthorityRevoked',
+      [ANNOTATION_WITHDRAWN_SIGNERS]: 'aa01',
+    });
+    expect(notReadyReason(withdrawn, [], tainted, past)).toBe('AuthorityRevoked');
+    expect(notReadyReason(undefined, [], tainted, past)).toBe('TrustDomainNotReady');
+    expect(notReadyReason(signedBy, [], undefined, past)).toBe('TrustDomainNotReady');
   });
 
   it('a record written before the timeout existed waits for re-issuing unless the key was compromised', () => {

@@ -9,10 +9,8 @@ import { trustDomainSchema } from '../../api/trustdomain.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import type { Journal } from '../../core/authorities/model.ts';
 import { type DesiredCondition, readyCondition as ready } from '../../core/conditions.ts';
-import { abandonedSigners } from '../../core/revocation/progress.ts';
-import { svidSigners } from '../../core/revocation/signers.ts';
 import { EntryReason, REFUSALS_KEEPING_SVID } from '../../core/svid/reasons.ts';
-import { isWithdrawnAs, withdrawnSecretContent, withdrawnSigners } from '../../core/svid/withdrawal.ts';
+import { isWithdrawnAs, notReadyReason, withdrawnSecretContent } from '../../core/svid/withdrawal.ts';
 import type { KubeObject } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
@@ -90,20 +88,15 @@ export class EntryReporter {
     return { requeueAfterMs: RECHECK_MS };
   }
 
-  /**
-   * The reason to give an entry whose trust domain cannot issue now: TrustDomainNotReady keeps the
-   * SVID, unless a revocation that no longer waits is cutting off the authority that signed it.
-   */
-  abandoned(entry: SecretModeEntry, journal: Journal | undefined): string {
+  /** The reason to give an entry whose trust domain cannot issue now (see notReadyReason). */
+  notReadyReason(entry: SecretModeEntry, journal: Journal | undefined): string {
     const state = this.#secrets.state(entryRef(entry), entry.spec.secret.name);
-    if (journal === undefined || state.kind !== 'owned') return EntryReason.TrustDomainNotReady;
-    // A Secret already withdrawn keeps its reason: the signers it held are remembered apart.
-    const signers = [
-      ...svidSigners({ ...state.observed, jwtKeys: (entry.spec.jwtSVIDs ?? []).map((jwt) => jwt.key) }),
-      ...withdrawnSigners(state.observed.annotations),
-    ];
-    const cut = abandonedSigners(journal, this.#options.now());
-    return signers.some((id) => cut.has(id)) ? EntryReason.AuthorityRevoked : EntryReason.TrustDomainNotReady;
+    return notReadyReason(
+      state.kind === 'owned' ? state.observed : undefined,
+      (entry.spec.jwtSVIDs ?? []).map((jwt) => jwt.key),
+      journal,
+      this.#options.now(),
+    );
   }
 
   /**

@@ -89,7 +89,7 @@ export class SecretEntryIssuer {
       const message = stopped
         ? `issuance is stopped: TrustDomain ${trustDomain.metadata.name} has no authority to sign with while a tainted one is revoked (see its status)`
         : `TrustDomain ${trustDomain.metadata.name} has no active authorities yet${loaded instanceof JournalError ? `: ${loaded.message}` : ''}`;
-      await reporter.refuse(object, reporter.abandoned(entry, journal), message);
+      await reporter.refuse(object, reporter.notReadyReason(entry, journal), message);
       return { requeueAfterMs: RECHECK_MS };
     }
     const desired = desiredIdentity(entry.spec, trustDomain.spec);

@@ -7,8 +7,11 @@ import {
   TLS_CERT_KEY,
   TLS_PRIVATE_KEY_KEY,
 } from '../../api/well-known.ts';
+import type { Journal } from '../authorities/model.ts';
+import { abandonedSigners } from '../revocation/progress.ts';
 import { svidSigners } from '../revocation/signers.ts';
 import type { ObservedSecret, SecretValue } from './identity.ts';
+import { EntryReason } from './reasons.ts';
 import type { SvidSecretContent } from './secret-data.ts';
 
 /**
@@ -75,3 +78,20 @@ export const withdrawnSigners = (annotations: Readonly<Record<string, string | u
   isWithdrawn(annotations)
     ? (annotations[ANNOTATION_WITHDRAWN_SIGNERS]?.split(',').filter(Boolean) ?? [])
     : [];
+
+/**
+ * The reason to give an entry whose trust domain cannot issue now: TrustDomainNotReady keeps the
+ * SVID, unless a revocation that no longer waits is cutting off an authority the Secret held (a
+ * Secret already withdrawn keeps the signers it held, so its reason stays).
+ */
+export function notReadyReason(
+  secret: ObservedSecret | undefined,
+  jwtKeys: readonly string[],
+  journal: Journal | undefined,
+  now: Date,
+): string {
+  if (journal === undefined || secret === undefined) return EntryReason.TrustDomainNotReady;
+  const signers = [...svidSigners({ ...secret, jwtKeys }), ...withdrawnSigners(secret.annotations)];
+  const cut = abandonedSigners(journal, now);
+  return signers.some((id) => cut.has(id)) ? EntryReason.AuthorityRevoked : EntryReason.TrustDomainNotReady;
+}
