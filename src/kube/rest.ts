@@ -150,8 +150,8 @@ export class RestClient {
     const connect = { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 };
     const dispatchers = {
       requests: new Agent({ connect, connections: clientOptions.connections }),
-      // The informer ends a watch that stays silent past its own bound; undici's would only cut it sooner.
-      watches: new Agent({ connect, bodyTimeout: 0 }),
+      // undici's 300 s bound between chunks stays: the informer's silence bound (at most 90 s) comes first.
+      watches: new Agent({ connect }),
     };
     return new RestClient(config, cluster.server.replace(/\/$/, ''), dispatchers, clientOptions);
   }
