@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../hack/controlplane/cluster.ts';
 import type { ApiRequest } from '../../src/kube/api-request.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
-import type { RestClient, RestClientOptions } from '../../src/kube/rest.ts';
+import { RestClient, type RestClientOptions } from '../../src/kube/rest.ts';
 import { localApiserver } from '../fixtures/local-apiserver.ts';
 
 const SECRET = '/api/v1/namespaces/apps/secrets/web';
@@ -104,6 +106,28 @@ describe('the REST client on a transient failure', () => {
       },
     );
     expect(count).toBe(1);
+  });
+
+  it('sends even a POST again when the connection was refused: nothing reached the apiserver', async () => {
+    const config = new KubeConfig();
+    // A port nothing listens on.
+    config.loadFromOptions({
+      clusters: [{ name: 'closed', server: `http://127.0.0.1:${await freePort()}`, skipTLSVerify: true }],
+      users: [{ name: 'nobody' }],
+      contexts: [{ name: 'closed', cluster: 'closed', user: 'nobody' }],
+      currentContext: 'closed',
+    });
+    const sent: ApiRequest[] = [];
+    const client = await RestClient.fromKubeConfig(config, {
+      transientRetries: 2,
+      onRequest: (request) => sent.push(request),
+    });
+    try {
+      await expect(client.request('POST', '/api/v1/namespaces/apps/secrets', { body: {} })).rejects.toThrow();
+      expect(sent).toEqual(Array(3).fill({ verb: 'POST', resource: 'secrets', code: 'error' }));
+    } finally {
+      await client.destroy();
+    }
   });
 
   it('gives up after its retries and throws the last failure', async () => {
