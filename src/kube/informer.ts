@@ -71,12 +71,23 @@ export interface InformerOptions {
    * (like client-go) so many watches do not reconnect together.
    */
   watchTimeoutSeconds?: () => number;
+  /** How long a watch may go without an event or bookmark before it is ended and resumed; watchSilenceMs when unset. */
+  silenceMs?: number;
   backoff?: { initialMs: number; maxMs: number };
 }
 
 const PAGE_SIZE = 500;
-/** Slack beyond the server-side timeout before a silent connection is treated as dead. */
+/** Slack beyond the next bookmark or the server-side timeout before a silent watch is treated as dead. */
 const INACTIVITY_SLACK_MS = 30_000;
+/**
+ * The apiserver's watch cache sends a watch that allows bookmarks one roughly every minute
+ * (defaultBookmarkFrequency in k8s.io/apiserver's cacher), so a watch silent much longer has stalled.
+ */
+const BOOKMARK_INTERVAL_MS = 60_000;
+
+/** How long a watch of `timeoutSeconds` may be silent: past its next bookmark or its end, and a margin. */
+export const watchSilenceMs = (timeoutSeconds: number): number =>
+  Math.min(timeoutSeconds * 1000, BOOKMARK_INTERVAL_MS) + INACTIVITY_SLACK_MS;
 
 /** A list/watch cache of one resource, kept current by a watch that resumes and relists on 410 Gone. */
 export class Informer {
@@ -205,10 +216,11 @@ export class Informer {
     const connection = new AbortController();
     const abort = () => connection.abort();
     this.#stop.signal.addEventListener('abort', abort);
+    const silenceMs = this.#options.silenceMs ?? watchSilenceMs(timeoutSeconds);
     let inactivity: NodeJS.Timeout | undefined;
     const armInactivity = () => {
       clearTimeout(inactivity);
-      inactivity = setTimeout(abort, timeoutSeconds * 1000 + INACTIVITY_SLACK_MS);
+      inactivity = setTimeout(abort, silenceMs);
     };
     armInactivity();
     try {

@@ -4,6 +4,12 @@ import { Agent, type Dispatcher, fetch } from 'undici';
 import { z } from 'zod';
 import { retryAfterMs } from '../core/retry-after.ts';
 import { TokenBucket } from '../core/token-bucket.ts';
+import {
+  isSafeToRetry,
+  isTransientStatus,
+  type TransientFailure,
+  transientBackoffMs,
+} from '../core/transient-retry.ts';
 import { type ApiRequest, codeClass, describeRequest } from './api-request.ts';
 import { KubeApiError } from './errors.ts';
 
@@ -30,6 +36,9 @@ const MAX_THROTTLED_RETRIES = 10;
 /** How long one request (not a watch) may take, headers and body, before it fails: never five minutes. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
+/** How many times a request that failed transiently (reset, 5xx, timed-out read) is sent again. */
+export const DEFAULT_TRANSIENT_RETRIES = 3;
+
 export interface RestClientOptions {
   /** Requests per second this client sends at most, with a burst; unlimited when unset. */
   rateLimit?: { qps: number; burst: number };
@@ -37,6 +46,41 @@ export interface RestClientOptions {
   onRequest?: (request: ApiRequest) => void;
   /** The bound on each request but watches; DEFAULT_REQUEST_TIMEOUT_MS when unset. */
   requestTimeoutMs?: number;
+  /** Sends again, with backoff, a request failed transiently where that is safe; DEFAULT_TRANSIENT_RETRIES when unset. */
+  transientRetries?: number;
+  /** Connections the pool of requests (not watches) opens at most to the apiserver; unlimited when unset. */
+  connections?: number;
+}
+
+/** Socket errors raised before a connection was made: the request never reached the apiserver. */
+const UNSENT_CODES = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+/** Socket errors of a connection that broke while a request was under way. */
+const BROKEN_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+/** The code of the first error in the cause chain that carries one (fetch wraps the socket's). */
+function errorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    if ('code' in current && typeof current.code === 'string') return current.code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** How a request failed, when the failure may pass; undefined for an answer that will not change. */
+function transientFailure(error: unknown): TransientFailure | undefined {
+  if (error instanceof RequestTimeoutError) return { kind: 'timeout' };
+  if (error instanceof KubeApiError)
+    return isTransientStatus(error.status) ? { kind: 'status', status: error.status } : undefined;
+  const code = errorCode(error);
+  if (code === undefined) return undefined;
+  if (UNSENT_CODES.has(code)) return { kind: 'unsent' };
+  return BROKEN_CODES.has(code) ? { kind: 'broken' } : undefined;
 }
 
 /** A request that had no complete answer within the client's bound. */
@@ -48,34 +92,41 @@ export class RequestTimeoutError extends Error {
 }
 
 /**
- * A thin REST client over one connection pool. @kubernetes/client-node supplies the configuration and
- * credentials (refreshed per request, so rotated ServiceAccount tokens are picked up); connections are
- * reused rather than opened per request. Each client has a pool of its own, so requests of one (the
- * leader Lease) never queue behind another's. A client may limit its own request rate, and it sends
- * again, after the delay the apiserver asks for, a request refused with 429 Too Many Requests.
+ * A thin REST client over two connection pools, one for requests and one for watches, so however many
+ * watches are open (each holds an HTTP/2 stream or an HTTP/1.1 connection for minutes) a request never
+ * queues behind them. @kubernetes/client-node supplies the configuration and credentials (refreshed per
+ * request, so rotated ServiceAccount tokens are picked up); connections are reused rather than opened
+ * per request. Each client has pools of its own, so requests of one (the leader Lease) never queue
+ * behind another's. A client may limit its own request rate; it sends again, after the delay the
+ * apiserver asks for, a request refused with 429 Too Many Requests, and, with backoff, one that failed
+ * transiently where sending it twice is safe.
  */
 export class RestClient {
   readonly server: string;
   readonly #config: KubeConfig;
   readonly #dispatcher: Dispatcher;
+  readonly #watchDispatcher: Dispatcher;
   #destroyed = false;
   readonly #bucket: TokenBucket | undefined;
   readonly #onRequest: ((request: ApiRequest) => void) | undefined;
   readonly #timeoutMs: number;
+  readonly #transientRetries: number;
 
   private constructor(
     config: KubeConfig,
     server: string,
-    dispatcher: Dispatcher,
+    dispatchers: { requests: Dispatcher; watches: Dispatcher },
     options: RestClientOptions,
   ) {
     this.#config = config;
     this.server = server;
-    this.#dispatcher = dispatcher;
+    this.#dispatcher = dispatchers.requests;
+    this.#watchDispatcher = dispatchers.watches;
     const rate = options.rateLimit;
     this.#bucket = rate && new TokenBucket({ perSecond: rate.qps, burst: rate.burst }, Date.now());
     this.#onRequest = options.onRequest;
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#transientRetries = options.transientRetries ?? DEFAULT_TRANSIENT_RETRIES;
   }
 
   static async fromKubeConfig(
@@ -96,8 +147,13 @@ export class RestClient {
     for (const key of ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const) {
       if (options[key] !== undefined) Object.assign(tls, { [key]: options[key] });
     }
-    const dispatcher = new Agent({ connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 } });
-    return new RestClient(config, cluster.server.replace(/\/$/, ''), dispatcher, clientOptions);
+    const connect = { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 };
+    const dispatchers = {
+      requests: new Agent({ connect, connections: clientOptions.connections }),
+      // undici's 300 s bound between chunks stays: the informer's silence bound (at most 90 s) comes first.
+      watches: new Agent({ connect }),
+    };
+    return new RestClient(config, cluster.server.replace(/\/$/, ''), dispatchers, clientOptions);
   }
 
   async #headers(contentType?: string): Promise<Record<string, string>> {
@@ -144,7 +200,7 @@ export class RestClient {
             options.body === undefined ? undefined : (options.contentType ?? 'application/json'),
           ),
           body: options.body === undefined ? undefined : JSON.stringify(options.body),
-          dispatcher: this.#dispatcher,
+          dispatcher: watch ? this.#watchDispatcher : this.#dispatcher,
           signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
         });
       } catch (error) {
@@ -188,10 +244,26 @@ export class RestClient {
     }
   }
 
-  /** Sends a request and returns the decoded JSON body, unvalidated: callers check it with a schema. */
+  /**
+   * Sends a request and returns the decoded JSON body, unvalidated: callers check it with a schema.
+   * A transient failure is retried, with backoff, when isSafeToRetry allows it for the request.
+   */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
-    const { response, timeout } = await this.#send(method, path, options, false);
-    return response.status === 204 ? undefined : this.#read(response.json(), timeout, method, path);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const { response, timeout } = await this.#send(method, path, options, false);
+        return response.status === 204 ? undefined : await this.#read(response.json(), timeout, method, path);
+      } catch (error) {
+        const failure = transientFailure(error);
+        const retry =
+          failure !== undefined &&
+          attempt < this.#transientRetries &&
+          !options.signal?.aborted &&
+          isSafeToRetry(method, options.contentType, failure);
+        if (!retry) throw error;
+        await sleep(transientBackoffMs(attempt, Math.random()), undefined, { signal: options.signal });
+      }
+    }
   }
 
   /** Opens a streaming request (a watch) and yields its body line by line. */
@@ -213,12 +285,12 @@ export class RestClient {
   }
 
   async close(): Promise<void> {
-    if (!this.#destroyed) await this.#dispatcher.close();
+    if (!this.#destroyed) await Promise.all([this.#dispatcher.close(), this.#watchDispatcher.close()]);
   }
 
-  /** Aborts every request under way and refuses new ones. */
+  /** Aborts every request and watch under way and refuses new ones. */
   async destroy(): Promise<void> {
     this.#destroyed = true;
-    await this.#dispatcher.destroy();
+    await Promise.all([this.#dispatcher.destroy(), this.#watchDispatcher.destroy()]);
   }
 }
