@@ -126,6 +126,7 @@ export class Operator {
         rate,
         reservedForNewFlows,
         reconcile: async (key) => {
+          metrics.countReconcile(name);
           try {
             return await reconcile(key);
           } catch (error) {
