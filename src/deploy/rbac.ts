@@ -27,7 +27,7 @@ export const operatorClusterRules: PolicyRule[] = [
   // The bundle goes to every namespace a TrustDomain selects, including ones created later.
   { apiGroups: [''], resources: ['namespaces'], verbs: READ },
   // No delete: a copy a TrustDomain no longer wants is emptied by update, so no root lingers in it.
-  { apiGroups: [''], resources: ['configmaps'], verbs: [...READ, 'create', 'update'] },
+  { apiGroups: [''], resources: ['configmaps'], verbs: [...READ, 'create', 'update', 'patch'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   // Projected-volume mode: answer kubelets' requests for pods, and publish each signer's trust bundle.
   { apiGroups: [''], resources: ['pods'], verbs: READ },
@@ -44,7 +44,7 @@ export const operatorClusterRules: PolicyRule[] = [
   {
     apiGroups: [CERTIFICATES_GROUP],
     resources: ['clustertrustbundles'],
-    verbs: [...READ, 'create', 'update', 'delete'],
+    verbs: [...READ, 'create', 'update', 'patch', 'delete'],
   },
   // Secure metrics: who a scraper's token names, and whether RBAC lets it read /metrics.
   { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
@@ -73,7 +73,8 @@ export const operatorNamespaceRules: PolicyRule[] = [
  * lists and watches only Secrets carrying its label, but RBAC cannot narrow a grant by label.
  */
 export const svidSecretRules: PolicyRule[] = [
-  { apiGroups: [''], resources: ['secrets'], verbs: [...READ, 'create', 'update'] },
+  // patch: the writer of derived objects updates them by server-side apply.
+  { apiGroups: [''], resources: ['secrets'], verbs: [...READ, 'create', 'update', 'patch'] },
 ];
 
 /**
