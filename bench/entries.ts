@@ -3,20 +3,19 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { RunningControlPlane } from '../hack/controlplane/cluster.ts';
-import { API_VERSION } from '../src/api/group.ts';
-import { registrationEntryKind } from '../src/api/registrationentry.ts';
-import { trustDomainKind } from '../src/api/trustdomain.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY_TRUSTLINE } from '../src/api/well-known.ts';
 import { Informer } from '../src/kube/informer.ts';
-import { collectionPath, coreResources, trustlineResource } from '../src/kube/resources.ts';
+import { collectionPath, coreResources } from '../src/kube/resources.ts';
 import type { RestClient } from '../src/kube/rest.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { type EventLoopDelay, parseEventLoopDelay } from '../test/fixtures/event-loop-delay.ts';
 import { between, type RequestTally, reportRequests, tallyRequests, totalOf } from './api-requests.ts';
 import { formatEventLoopDelay } from './event-loop.ts';
 import { OperatorExited, startRun, until } from './operator.ts';
+import { processStats } from './process-stats.ts';
 import { measureRevocation, type RevocationBench, reportRevocation } from './revocation.ts';
 import { ms, percentile } from './stats.ts';
+import { createEntry, createTrustDomain } from './workloads.ts';
 
 const eventListSchema = z.object({
   items: z.array(z.looseObject({ involvedObject: z.looseObject({ name: z.string() }) })),
@@ -44,14 +43,6 @@ export interface EntryBench {
   /** The phase during which the operator exited (the leader lost its Lease, or a crash), and why. */
   aborted?: { phase: string; reason: string };
 }
-
-async function peakRssMiB(pid: number | undefined): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 'NaN');
-  return kib / 1024;
-}
-
-const post = (client: RestClient, path: string, body: unknown) => client.request('POST', path, { body });
 
 /**
  * From a RegistrationEntry's creation to its Secret in the watch cache: twenty entries one after
@@ -88,29 +79,11 @@ export async function measureEntries(
     },
   });
   try {
-    await post(client, collectionPath(trustlineResource(trustDomainKind)), {
-      apiVersion: API_VERSION,
-      kind: 'TrustDomain',
-      metadata: { name: run },
-      spec: {
-        trustDomain: `${run}.example.org`,
-        bundle: { namespaceSelector: { matchLabels: { bench: run } } },
-      },
-    });
+    await createTrustDomain(client, run);
     await secrets.start();
-    const entryPath = collectionPath(trustlineResource(registrationEntryKind), namespace);
     const create = async (name: string) => {
       created.set(`${name}-svid`, performance.now());
-      await post(client, entryPath, {
-        apiVersion: API_VERSION,
-        kind: 'RegistrationEntry',
-        metadata: { name },
-        spec: {
-          trustDomainRef: { name: run },
-          spiffeIDPath: `/ns/${namespace}/sa/${name}`,
-          secret: { name: `${name}-svid` },
-        },
-      });
+      await createEntry(client, run, namespace, name);
     };
     const latency = (secret: string) =>
       (ready.get(secret) ?? Number.NaN) - (created.get(secret) ?? Number.NaN);
@@ -151,7 +124,7 @@ export async function measureEntries(
       p99: percentile(bulkMs, 99),
       totalMs,
       createMs,
-      peakRssMiB: await peakRssMiB(operator.child.pid),
+      peakRssMiB: (await processStats(operator.child.pid)).peakMiB,
       eventLoop,
     };
     await secrets.stop();
@@ -207,7 +180,7 @@ export async function measureEntries(
 }
 
 /** Status writes and Events trail the Secrets: the counters once a second has passed without a request. */
-async function settledRequests(scrape: () => Promise<string>): Promise<RequestTally> {
+export async function settledRequests(scrape: () => Promise<string>): Promise<RequestTally> {
   let previous = tallyRequests(await scrape());
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {

@@ -34,9 +34,27 @@ export interface RevocationTarget {
   operatorNamespace: string;
   /** Where the SVID Secrets and a bundle ConfigMap live. */
   namespace: string;
+  /** The SVID Secrets are spread over many namespaces: watch them in all. */
+  everyNamespace?: boolean;
   bundleConfigMap: string;
+  /** How long to wait for Revoked; 300 s unless set. */
+  timeoutMs?: number;
   /** Throws once the operator is gone, so a dead operator ends the wait at once. */
   assertRunning: () => void;
+}
+
+/** The revocation did not finish in time: what it reached, and how many SVIDs the key still signed. */
+export class RevocationUnfinished extends Error {
+  readonly affected: number;
+  readonly remaining: number;
+  readonly times: Partial<Record<'reissued' | 'gone' | 'revoked', number>>;
+
+  constructor(seconds: number, progress: Pick<RevocationUnfinished, 'affected' | 'remaining' | 'times'>) {
+    super(`the revocation did not finish in ${seconds} s: ${JSON.stringify(progress.times)}`);
+    this.affected = progress.affected;
+    this.remaining = progress.remaining;
+    this.times = progress.times;
+  }
 }
 
 const secretSchema = z.object({ data: z.record(z.string(), z.string()) });
@@ -73,7 +91,7 @@ export async function measureRevocation(
   const signers = new Map<string, string | undefined>();
   const secrets = new Informer(client, {
     resource: { ...coreResources.secrets },
-    namespace: target.namespace,
+    namespace: target.everyNamespace ? undefined : target.namespace,
     labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}`,
     log: createLogger('warn'),
     onChange: (change, object) => {
@@ -100,11 +118,14 @@ export async function measureRevocation(
       },
     });
     const times: Partial<Record<'reissued' | 'gone' | 'revoked', number>> = {};
-    const deadline = Date.now() + 300_000;
+    const timeoutMs = target.timeoutMs ?? 300_000;
+    const deadline = Date.now() + timeoutMs;
     while (times.reissued === undefined || times.gone === undefined || times.revoked === undefined) {
       target.assertRunning();
-      if (Date.now() > deadline)
-        throw new Error(`the revocation did not finish in 300 s: ${JSON.stringify(times)}`);
+      if (Date.now() > deadline) {
+        const remaining = [...signers.values()].filter((id) => id === authority.id).length;
+        throw new RevocationUnfinished(timeoutMs / 1000, { affected, remaining, times });
+      }
       const elapsed = performance.now() - start;
       if (times.reissued === undefined && ![...signers.values()].includes(authority.id))
         times.reissued = elapsed;

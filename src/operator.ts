@@ -85,6 +85,7 @@ export class Operator {
       view: { ...caches, journals },
       log,
       concurrency,
+      onReconcile: (controller) => metrics.countReconcile(controller),
       onReconcileError: (controller) => metrics.countReconcileError(controller),
     });
     for (const [name, cache] of caches.watched) cache.subscribe(router.handler(name));

@@ -14,6 +14,8 @@ export interface RouterOptions {
   view: ClusterView;
   log: Logger;
   concurrency: number;
+  /** Every pass through a controller's queue, so passes per object can be read. */
+  onReconcile: (controller: string) => void;
   onReconcileError: (controller: string) => void;
 }
 
@@ -65,7 +67,7 @@ export class Router {
   }
 
   #queue(definition: ControllerDefinition, reconcile: Reconcile): WorkQueue {
-    const { log, concurrency, onReconcileError } = this.#options;
+    const { log, concurrency, onReconcile, onReconcileError } = this.#options;
     const { workers, rate, reservedForNewFlows } = definition.queue(concurrency);
     return new WorkQueue({
       name: definition.name,
@@ -75,6 +77,7 @@ export class Router {
       reservedForNewFlows,
       paused: true,
       reconcile: async (key) => {
+        onReconcile(definition.name);
         try {
           return await reconcile(key);
         } catch (error) {

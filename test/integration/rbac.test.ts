@@ -65,6 +65,10 @@ describe('the RBAC Trustline ships', () => {
     expect(await canI(operator, 'create', 'configmaps', team)).toBe('yes');
     expect(await canI(operator, 'create', 'secrets', team)).toBe('yes');
     expect(await canI(operator, 'update', 'secrets', 'trustline-system')).toBe('yes');
+    // Derived objects are updated by server-side apply, a PATCH.
+    expect(await canI(operator, 'patch', 'secrets', team)).toBe('yes');
+    expect(await canI(operator, 'patch', 'configmaps', team)).toBe('yes');
+    expect(await canI(operator, 'patch', 'clustertrustbundles.certificates.k8s.io')).toBe('yes');
     expect(await canI(operator, 'delete', 'secrets', team)).toBe('no');
     // Derived objects are written by server-side apply: patch, and no update outside the journal's namespace.
     expect(await canI(operator, 'patch', 'secrets', team)).toBe('yes');
