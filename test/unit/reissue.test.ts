@@ -35,6 +35,7 @@ import {
   jwtUnreadable,
 } from '../../src/core/svid/jwt-policies.ts';
 import { readLeaf } from '../../src/core/svid/observed-secret.ts';
+import { BACKDATE_MS } from '../../src/core/svid/profile.ts';
 import {
   JWT_REISSUE_POLICIES,
   jwtSvidsToReissue,
@@ -107,7 +108,8 @@ async function signLeaf(options: LeafOptions = {}): Promise<IssuedX509Svid> {
   const signer = options.authority ?? authority;
   const keys = await generateX509KeyPair(options.keyType ?? 'EC-P256');
   const signingKey = importX509SigningKey(signer.privateKey);
-  const notBefore = options.notBefore ?? NOW;
+  // Backdated as Trustline backdates its SVIDs: the lifetime renewal counts starts at NOW.
+  const notBefore = options.notBefore ?? at(-BACKDATE_MS);
   const notAfter = options.notAfter ?? at(HOUR);
   const names = [
     ...(options.uris ?? [SPIFFE_ID]).map((value) => ({ type: 'url' as const, value })),
@@ -773,6 +775,16 @@ describe('ordering', () => {
     expect(reissueReasons(input({ noSecret: true }))).toEqual([
       { reason: R.SecretMissing, message: 'the Secret does not exist' },
     ]);
+  });
+});
+
+describe('a short-lived SVID', () => {
+  it('is not due for renewal the moment it is written: renewal counts from issue, not from the backdated notBefore', async () => {
+    // A 10 s SVID is valid 20 s with its backdate; reckoned from notBefore, half of that had passed at issue.
+    const issued = await leafCase({ notBefore: at(-BACKDATE_MS), notAfter: at(10 * SECOND) }, { now: NOW });
+    expect(renewalDue(issued)).toBeUndefined();
+    expect(renewalDue({ ...issued, now: at(4 * SECOND) })).toBeUndefined();
+    expect(renewalDue({ ...issued, now: at(5 * SECOND) })?.reason).toBe(R.RenewalDue);
   });
 });
 

@@ -16,6 +16,7 @@ import { mintX509Authority } from '../../src/core/authorities/mint.ts';
 import type { X509Authority } from '../../src/core/authorities/model.ts';
 import { x509 } from '../../src/core/authorities/x509.ts';
 import type { DesiredIdentity, IssuanceInput } from '../../src/core/svid/identity.ts';
+import { BACKDATE_MS } from '../../src/core/svid/profile.ts';
 import { reissueReasons } from '../../src/core/svid/reissue.ts';
 import {
   buildSecretData,
@@ -57,7 +58,8 @@ async function issue(): Promise<IssuedX509Svid> {
     serialNumber: '00ab12',
     subject: 'O=Trustline',
     issuer: new x509.X509Certificate(intermediate.certificate).subjectName,
-    notBefore: NOW,
+    // Backdated as Trustline backdates its SVIDs: the lifetime renewal counts starts at NOW.
+    notBefore: at(-BACKDATE_MS),
     notAfter,
     publicKey: keys.publicKey.export({ type: 'spki', format: 'der' }),
     signingKey: signingKey.key,

@@ -12,7 +12,7 @@ import { jwtRenewalDueAt } from '../svid/jwt-policies.ts';
 import type { JwtSvid } from '../svid/jwt-svid.ts';
 import { EntryReason, issuanceCause } from '../svid/reasons.ts';
 import { jwtSvidsToReissue, x509ReissueReason } from '../svid/reissue.ts';
-import { renewalDueAt } from '../svid/renewal.ts';
+import { issuedLifetime, renewalDueAt } from '../svid/renewal.ts';
 import { buildSecretData, type SvidSecretContent, withBundle, withJwtSvids } from '../svid/secret-data.ts';
 import { caBundleStale, extraDataKeys } from '../svid/secret-drift.ts';
 import { x509RenewalDueAt } from '../svid/x509-policies.ts';
@@ -214,7 +214,7 @@ function wakeAt(input: IssuanceInput, content: SvidSecretContent, x509: X509Svid
   const written: IssuanceInput = { ...input, secret: { ...content, ownedByEntry: true } };
   // A fresh certificate's lifetime is known without parsing it; a kept one's leaf is parsed already.
   const x509Due = x509
-    ? renewalDueAt(x509, input.renewalFraction, content.annotations[ANNOTATION_SVID_RENEW_AT])
+    ? renewalDueAt(issuedLifetime(x509), input.renewalFraction, content.annotations[ANNOTATION_SVID_RENEW_AT])
     : x509RenewalDueAt(input);
   const jwtDue = input.spec.jwtSvids.map((jwt) => jwtRenewalDueAt(written, jwt) ?? input.now);
   return new Date(Math.min(...[x509Due ?? input.now, ...jwtDue].map((due) => due.getTime())));

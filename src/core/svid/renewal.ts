@@ -4,6 +4,8 @@
  * X.509-SVID and the JWT-SVIDs alike.
  */
 
+import { BACKDATE_MS } from './profile.ts';
+
 export const DEFAULT_RENEWAL_FRACTION = 0.5;
 export const DEFAULT_RENEWAL_JITTER = 0.1;
 /** Jitter never pulls renewal earlier than this fraction of the lifetime, nor than the fraction asked. */
@@ -59,6 +61,16 @@ export interface Lifetime {
   notBefore: Date;
   notAfter: Date;
 }
+
+/**
+ * The lifetime an X.509-SVID's renewal is reckoned over: from its issue, not from its backdated
+ * notBefore. Reckoned from notBefore, a 10 s SVID (valid 20 s with the backdate) was due the moment it
+ * was written, and was signed again several times a second.
+ */
+export const issuedLifetime = ({ notBefore, notAfter }: Lifetime): Lifetime => ({
+  notBefore: new Date(Math.min(notBefore.getTime() + BACKDATE_MS, notAfter.getTime())),
+  notAfter,
+});
 
 const fixed = (lifetime: Lifetime, fraction: number, jitter: number): Date =>
   renewAt({ ...lifetime, fraction, jitter, random: () => 1 });

@@ -16,7 +16,7 @@ import {
 } from '../../api/well-known.ts';
 import { CodedError } from '../errors.ts';
 import type { DesiredIdentity, SecretValue } from './identity.ts';
-import { renewAt } from './renewal.ts';
+import { issuedLifetime, renewAt } from './renewal.ts';
 import { normalizeSerial } from './serial.ts';
 import { specHash } from './spec-hash.ts';
 
@@ -138,7 +138,10 @@ export function buildSecretData(input: SecretDataInput): SvidSecretContent {
       [ANNOTATION_SVID_SERIAL]: serial,
       [ANNOTATION_SVID_AUTHORITY_ID]: svid.authorityId.toLowerCase(),
       [ANNOTATION_SVID_NOT_AFTER]: notAfter.toISOString(),
-      [ANNOTATION_SVID_RENEW_AT]: renewAt({ notBefore, notAfter, ...renewal }).toISOString(),
+      [ANNOTATION_SVID_RENEW_AT]: renewAt({
+        ...issuedLifetime({ notBefore, notAfter }),
+        ...renewal,
+      }).toISOString(),
       [ANNOTATION_SVID_SPEC_HASH]: specHash(identity),
     },
   };

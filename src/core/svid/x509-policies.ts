@@ -8,7 +8,7 @@ import { privateKeyMatches, readPrivateKey } from '../authorities/keys.ts';
 import type { IssuanceInput, ObservedSecret, ReissuePolicy, ReissueTrigger } from './identity.ts';
 import { readLeaf, readSecret, readText, textOf, trigger } from './observed-secret.ts';
 import { ReissueReason } from './reissue-reason.ts';
-import { renewalDueAt } from './renewal.ts';
+import { issuedLifetime, renewalDueAt } from './renewal.ts';
 import { describeSet, sameSet } from './sets.ts';
 
 /**
@@ -113,7 +113,7 @@ export function x509RenewalDueAt(input: IssuanceInput): Date | undefined {
   if (leaf.trigger !== undefined) return undefined;
   const { notBefore, notAfter } = leaf.value.parsed;
   const recorded = input.secret?.annotations[ANNOTATION_SVID_RENEW_AT];
-  return renewalDueAt({ notBefore, notAfter }, input.renewalFraction, recorded);
+  return renewalDueAt(issuedLifetime({ notBefore, notAfter }), input.renewalFraction, recorded);
 }
 
 export const renewalDue: ReissuePolicy = (input) => {
