@@ -2,7 +2,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from './config.ts';
 import { createCaches } from './controllers/caches.ts';
+import { ConfirmedSvids } from './controllers/confirmed-svids.ts';
 import { controllers } from './controllers/definitions.ts';
+import { Echoes } from './controllers/echoes.ts';
 import { JournalCache } from './controllers/journal-cache.ts';
 import { createReconcilers } from './controllers/reconcilers.ts';
 import { Router } from './controllers/router.ts';
@@ -79,15 +81,31 @@ export class Operator {
     const caches = await createCaches(client, settings, log);
     const journals = new JournalCache(caches.secrets, settings.namespace);
     const observability = { log, now, metrics, audit, events: new EventRecorder(client, log, now) };
+    const echoes = new Echoes(() => now().getTime());
+    const confirmedSvids = new ConfirmedSvids(caches.secretCaches);
+    const written = { echoes, confirmedSvids };
     const router = new Router({
       definitions: controllers,
-      reconcilers: createReconcilers({ client, settings, caches, journals, failpoint, ...observability }),
+      reconcilers: createReconcilers({
+        client,
+        settings,
+        caches,
+        journals,
+        failpoint,
+        ...written,
+        ...observability,
+      }),
       view: { ...caches, journals },
       log,
       concurrency,
+      onReconcile: (controller) => metrics.countReconcile(controller),
       onReconcileError: (controller) => metrics.countReconcileError(controller),
+      echoes,
     });
-    for (const [name, cache] of caches.watched) cache.subscribe(router.handler(name));
+    for (const [name, cache] of caches.watched) {
+      if (name === 'svidSecrets') cache.subscribe(confirmedSvids.observe);
+      cache.subscribe(router.handler(name));
+    }
 
     let synced = false;
     const server = await startObservabilityServers({

@@ -3,6 +3,7 @@ import { inSlices } from '../core/time-slice.ts';
 import { type ChangeHandler, type KubeObject, objectKey } from '../kube/informer.ts';
 import { type ReconcileResult, WorkQueue } from '../kube/workqueue.ts';
 import type { CacheName, ControllerDefinition } from './definitions.ts';
+import type { Echoes } from './echoes.ts';
 import type { ClusterView, Wake } from './watches.ts';
 
 export type Reconcile = (key: string) => Promise<ReconcileResult>;
@@ -14,7 +15,11 @@ export interface RouterOptions {
   view: ClusterView;
   log: Logger;
   concurrency: number;
+  /** Every pass through a controller's queue, so passes per object can be read. */
+  onReconcile: (controller: string) => void;
   onReconcileError: (controller: string) => void;
+  /** Trustline's own writes: their watch events do not wake the controller that made them. */
+  echoes?: Echoes;
 }
 
 interface Controller {
@@ -46,11 +51,14 @@ export class Router {
   handler(cache: CacheName): ChangeHandler {
     const watching = this.#controllers.flatMap(({ definition, queue }) => {
       const mapping = definition.watches[cache];
-      return mapping ? [{ mapping, queue }] : [];
+      return mapping ? [{ name: definition.name, mapping, queue }] : [];
     });
+    const { echoes, view } = this.#options;
     return (change, object) => {
-      for (const { mapping, queue } of watching)
-        for (const wake of mapping(change, object, this.#options.view)) this.#wake(queue, wake);
+      for (const { name, mapping, queue } of watching) {
+        if (echoes?.absorbs(name, cache, change, object)) continue;
+        for (const wake of mapping(change, object, view)) this.#wake(queue, wake);
+      }
     };
   }
 
@@ -65,7 +73,7 @@ export class Router {
   }
 
   #queue(definition: ControllerDefinition, reconcile: Reconcile): WorkQueue {
-    const { log, concurrency, onReconcileError } = this.#options;
+    const { log, concurrency, onReconcile, onReconcileError } = this.#options;
     const { workers, rate, reservedForNewFlows } = definition.queue(concurrency);
     return new WorkQueue({
       name: definition.name,
@@ -75,6 +83,7 @@ export class Router {
       reservedForNewFlows,
       paused: true,
       reconcile: async (key) => {
+        onReconcile(definition.name);
         try {
           return await reconcile(key);
         } catch (error) {

@@ -7,6 +7,7 @@ export const METRIC_NAMES = {
   authorityRotations: 'trustline_authority_rotations_total',
   bundleSequence: 'trustline_bundle_sequence',
   reconcileErrors: 'trustline_reconcile_errors_total',
+  reconciles: 'trustline_reconciles_total',
   svidsIssued: 'trustline_svids_issued_total',
   svidIssuance: 'trustline_svid_issuance_duration_seconds',
   svidSoonestExpiry: 'trustline_svid_soonest_expiry_seconds',
@@ -53,6 +54,12 @@ export class Metrics {
   readonly #reconcileErrors = new Counter({
     name: METRIC_NAMES.reconcileErrors,
     help: 'Reconciles that failed and were retried.',
+    labelNames: ['controller'] as const,
+    registers: [this.registry],
+  });
+  readonly #reconciles = new Counter({
+    name: METRIC_NAMES.reconciles,
+    help: "Reconciles run, failed or not: passes through each controller's queue.",
     labelNames: ['controller'] as const,
     registers: [this.registry],
   });
@@ -209,6 +216,10 @@ export class Metrics {
 
   countApiRequest({ verb, resource, code }: ApiRequest): void {
     this.#apiRequests.inc({ verb, resource, code });
+  }
+
+  countReconcile(controller: string): void {
+    this.#reconciles.inc({ controller });
   }
 
   countReconcileError(controller: string): void {

@@ -238,6 +238,7 @@ describe('Router', () => {
       view: view(),
       log: pino({ level: 'silent' }),
       concurrency: 2,
+      onReconcile: () => {},
       onReconcileError: () => {},
     });
   }

@@ -18,6 +18,7 @@ describe('Metrics', () => {
       authorityRotations: 'trustline_authority_rotations_total',
       bundleSequence: 'trustline_bundle_sequence',
       reconcileErrors: 'trustline_reconcile_errors_total',
+      reconciles: 'trustline_reconciles_total',
       svidsIssued: 'trustline_svids_issued_total',
       svidIssuance: 'trustline_svid_issuance_duration_seconds',
       svidSoonestExpiry: 'trustline_svid_soonest_expiry_seconds',
@@ -150,6 +151,17 @@ describe('Metrics', () => {
     expect(await samples(metrics, METRIC_NAMES.reconcileErrors)).toEqual([
       `${METRIC_NAMES.reconcileErrors}{controller="trustdomain"} 2`,
       `${METRIC_NAMES.reconcileErrors}{controller="identity"} 1`,
+    ]);
+  });
+
+  it('counts every reconcile by controller, failed or not', async () => {
+    const metrics = new Metrics();
+    metrics.countReconcile('RegistrationEntry');
+    metrics.countReconcile('RegistrationEntry');
+    metrics.countReconcile('TrustDomain');
+    expect(await samples(metrics, METRIC_NAMES.reconciles)).toEqual([
+      `${METRIC_NAMES.reconciles}{controller="RegistrationEntry"} 2`,
+      `${METRIC_NAMES.reconciles}{controller="TrustDomain"} 1`,
     ]);
   });
 
