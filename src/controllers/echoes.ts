@@ -14,6 +14,8 @@ export const ECHO_TTL_MS = 30_000;
 export class Echoes {
   readonly #now: () => number;
   readonly #expected = new Map<string, { resourceVersion: string; at: number }>();
+  /** The keys being reconciled, each with the changes held until its reconcile ends. */
+  readonly #running = new Map<string, (() => void)[]>();
   #sweepAt = 1_024;
 
   constructor(now: () => number = Date.now) {
@@ -25,6 +27,40 @@ export class Echoes {
     if (resourceVersion === '') return;
     this.#expected.set(`${controller}\n${cache}\n${key}`, { resourceVersion, at: this.#now() });
     if (this.#expected.size >= this.#sweepAt) this.#sweep();
+  }
+
+  /** The reconcile of `key` began: changes that wake it wait for its end. */
+  started(controller: string, key: string): void {
+    this.#running.set(`${controller}\n${key}`, []);
+  }
+
+  /** The reconcile of `key` ended: the writes it made are known, and what it held is decided. */
+  finished(controller: string, key: string): void {
+    const id = `${controller}\n${key}`;
+    const held = this.#running.get(id) ?? [];
+    this.#running.delete(id);
+    for (const decide of held) decide();
+  }
+
+  /**
+   * Calls `wake` for a change that asks `controller` to look at `key`, unless the change is the echo of
+   * the controller's own write. A watch event can come before the response to the write it echoes: a
+   * change for a key being reconciled waits until that reconcile has ended and told what it wrote.
+   */
+  route(
+    controller: string,
+    cache: CacheName,
+    change: ChangeType,
+    object: KubeObject,
+    key: string,
+    wake: () => void,
+  ): void {
+    if (this.absorbs(controller, cache, change, object)) return;
+    const held = this.#running.get(`${controller}\n${key}`);
+    if (!held) return wake();
+    held.push(() => {
+      if (!this.absorbs(controller, cache, change, object)) wake();
+    });
   }
 
   /** Whether this change is the echo of the controller's own write: then it is not woken for it. */

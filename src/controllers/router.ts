@@ -55,10 +55,12 @@ export class Router {
     });
     const { echoes, view } = this.#options;
     return (change, object) => {
-      for (const { name, mapping, queue } of watching) {
-        if (echoes?.absorbs(name, cache, change, object)) continue;
-        for (const wake of mapping(change, object, view)) this.#wake(queue, wake);
-      }
+      for (const { name, mapping, queue } of watching)
+        for (const wake of mapping(change, object, view)) {
+          if (echoes && 'key' in wake)
+            echoes.route(name, cache, change, object, wake.key, () => this.#wake(queue, wake));
+          else this.#wake(queue, wake);
+        }
     };
   }
 
@@ -73,7 +75,7 @@ export class Router {
   }
 
   #queue(definition: ControllerDefinition, reconcile: Reconcile): WorkQueue {
-    const { log, concurrency, onReconcile, onReconcileError } = this.#options;
+    const { log, concurrency, onReconcile, onReconcileError, echoes } = this.#options;
     const { workers, rate, reservedForNewFlows } = definition.queue(concurrency);
     return new WorkQueue({
       name: definition.name,
@@ -84,11 +86,14 @@ export class Router {
       paused: true,
       reconcile: async (key) => {
         onReconcile(definition.name);
+        echoes?.started(definition.name, key);
         try {
           return await reconcile(key);
         } catch (error) {
           onReconcileError(definition.name);
           throw error;
+        } finally {
+          echoes?.finished(definition.name, key);
         }
       },
     });

@@ -60,13 +60,15 @@ beforeAll(async () => {
  * An entry controller behind the router, over an apiserver in memory whose writes come back as watch
  * events a moment after their response, as they do from a real one.
  */
-function setUp() {
+function setUp(echoFirst: boolean) {
   const entries = new FakeCache();
   const secrets = new FakeCache();
   const trustDomains = new FakeCache();
   const namespaces = new FakeCache();
   let version = 100;
-  const land = (cache: FakeCache, object: KubeObject) => setTimeout(() => cache.put(object), 5);
+  // A watch event may even come before the response to the write it echoes.
+  const land = (cache: FakeCache, object: KubeObject) =>
+    echoFirst ? cache.put(object) : setTimeout(() => cache.put(object), 5);
   const client = {
     request: async (method: string, path: string, options: { body?: unknown } = {}): Promise<unknown> => {
       const body = options.body;
@@ -158,32 +160,38 @@ const settle = async (world: ReturnType<typeof setUp>) => {
 };
 
 describe('the entry controller and the echoes of its own writes', () => {
-  it('reconciles a new entry once: its Secret and status events do not bring it back', async () => {
-    const world = setUp();
-    world.entries.put({
-      apiVersion: 'trustline.dev/v1alpha1',
-      kind: 'RegistrationEntry',
-      metadata: { name: 'cart', namespace: 'shop', uid: 'entry-1', generation: 1, resourceVersion: '10' },
-      spec: {
-        trustDomainRef: { name: 'example' },
-        spiffeIDPath: '/ns/shop/sa/cart',
-        x509: { ttl: '4h' },
-        secret: { name: 'cart-svid' },
-      },
-    });
-    await settle(world);
-    expect(hasCertificate(world.secrets.get('shop/cart-svid'))).toBe(true);
-    expect(world.entries.get('shop/cart')?.status).toBeDefined();
-    expect(world.passes).toEqual(['RegistrationEntry']);
+  it.each([
+    ['after', false],
+    ['before', true],
+  ])(
+    'reconciles a new entry once: its Secret and status events (%s the responses) do not bring it back',
+    async (_when, echoFirst) => {
+      const world = setUp(echoFirst);
+      world.entries.put({
+        apiVersion: 'trustline.dev/v1alpha1',
+        kind: 'RegistrationEntry',
+        metadata: { name: 'cart', namespace: 'shop', uid: 'entry-1', generation: 1, resourceVersion: '10' },
+        spec: {
+          trustDomainRef: { name: 'example' },
+          spiffeIDPath: '/ns/shop/sa/cart',
+          x509: { ttl: '4h' },
+          secret: { name: 'cart-svid' },
+        },
+      });
+      await settle(world);
+      expect(hasCertificate(world.secrets.get('shop/cart-svid'))).toBe(true);
+      expect(world.entries.get('shop/cart')?.status).toBeDefined();
+      expect(world.passes).toEqual(['RegistrationEntry']);
 
-    // A tenant's edit of the Secret is no echo: the entry looks once more, and puts its SVID back.
-    const secret = world.secrets.get('shop/cart-svid');
-    if (!secret) throw new Error('no Secret');
-    world.secrets.put({ ...secret, data: {}, metadata: { ...secret.metadata, resourceVersion: '900' } });
-    await settle(world);
-    expect(world.passes).toEqual(['RegistrationEntry', 'RegistrationEntry']);
-    expect(hasCertificate(world.secrets.get('shop/cart-svid'))).toBe(true);
-  });
+      // A tenant's edit of the Secret is no echo: the entry looks once more, and puts its SVID back.
+      const secret = world.secrets.get('shop/cart-svid');
+      if (!secret) throw new Error('no Secret');
+      world.secrets.put({ ...secret, data: {}, metadata: { ...secret.metadata, resourceVersion: '900' } });
+      await settle(world);
+      expect(world.passes).toEqual(['RegistrationEntry', 'RegistrationEntry']);
+      expect(hasCertificate(world.secrets.get('shop/cart-svid'))).toBe(true);
+    },
+  );
 });
 
 describe('Echoes', () => {
