@@ -57,10 +57,11 @@ export class Echoes {
   ): void {
     if (this.absorbs(controller, cache, change, object)) return;
     const held = this.#running.get(`${controller}\n${key}`);
-    if (!held) return wake();
-    held.push(() => {
-      if (!this.absorbs(controller, cache, change, object)) wake();
-    });
+    if (held)
+      held.push(() => {
+        if (!this.absorbs(controller, cache, change, object)) wake();
+      });
+    else wake();
   }
 
   /** Whether this change is the echo of the controller's own write: then it is not woken for it. */
