@@ -1,5 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { keyRevocationKind } from './api/keyrevocation.ts';
+import { trustDomainKind } from './api/trustdomain.ts';
 import type { OperatorConfig } from './config.ts';
 import { createCaches } from './controllers/caches.ts';
 import { ConfirmedSvids } from './controllers/confirmed-svids.ts';
@@ -7,6 +9,7 @@ import { controllers } from './controllers/definitions.ts';
 import { Echoes } from './controllers/echoes.ts';
 import { JournalCache } from './controllers/journal-cache.ts';
 import { createReconcilers } from './controllers/reconcilers.ts';
+import { RevocationWaker } from './controllers/revocation-waker.ts';
 import { Router } from './controllers/router.ts';
 import type { ApiRequest } from './kube/api-request.ts';
 import { EventRecorder } from './kube/events.ts';
@@ -82,9 +85,19 @@ export class Operator {
     const journals = new JournalCache(caches.secrets, settings.namespace);
     const observability = { log, now, metrics, audit, events: new EventRecorder(client, log, now) };
     const echoes = new Echoes(() => now().getTime());
-    const confirmedSvids = new ConfirmedSvids(caches.secretCaches);
+    const view = { ...caches, journals };
+    // The router is made from the reconcilers, which report to the waker: it wakes through the router.
+    let router: Router | undefined;
+    const waker = new RevocationWaker({
+      view,
+      svidSecrets: (namespace) => confirmedSvids.caches(namespace),
+      wake: (secret) =>
+        router?.wakeNow('svidSecrets', secret, [trustDomainKind.kind, keyRevocationKind.kind]),
+      log,
+    });
+    const confirmedSvids = new ConfirmedSvids(caches.secretCaches, (secret) => waker.written(secret));
     const written = { echoes, confirmedSvids };
-    const router = new Router({
+    router = new Router({
       definitions: controllers,
       reconcilers: createReconcilers({
         client,
@@ -95,7 +108,7 @@ export class Operator {
         ...written,
         ...observability,
       }),
-      view: { ...caches, journals },
+      view,
       log,
       concurrency,
       onReconcile: (controller) => metrics.countReconcile(controller),

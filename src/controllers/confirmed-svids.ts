@@ -22,9 +22,11 @@ interface Confirmed {
 export class ConfirmedSvids {
   readonly #caches: SecretCaches;
   readonly #confirmed = new Map<string, Confirmed>();
+  readonly #onConfirmed: ((written: KubeObject) => void) | undefined;
 
-  constructor(caches: SecretCaches) {
+  constructor(caches: SecretCaches, onConfirmed?: (written: KubeObject) => void) {
     this.#caches = caches;
+    this.#onConfirmed = onConfirmed;
   }
 
   /** A write of an SVID Secret the apiserver confirmed. */
@@ -32,13 +34,13 @@ export class ConfirmedSvids {
     const key = objectKey(written);
     const version = written.metadata.resourceVersion ?? '';
     const cached = this.#caches(written.metadata.namespace ?? '')?.get(key);
-    // Its watch event came before the response did: the cache shows it already.
-    if (cached?.metadata.resourceVersion === version) return;
-    const known = this.#confirmed.get(key);
-    const earlier = known
-      ? new Set([...known.earlier, known.latest.metadata.resourceVersion ?? ''])
-      : new Set<string>();
-    this.#confirmed.set(key, { latest: written, earlier });
+    // Its watch event came before the response did when the cache shows it already.
+    if (cached?.metadata.resourceVersion !== version) {
+      const known = this.#confirmed.get(key);
+      const earlier = new Set(known ? [...known.earlier, known.latest.metadata.resourceVersion ?? ''] : []);
+      this.#confirmed.set(key, { latest: written, earlier });
+    }
+    this.#onConfirmed?.(written);
   }
 
   /** Subscribed to the SVID Secret caches: each change they see. */

@@ -64,6 +64,15 @@ export class Router {
     };
   }
 
+  /** What a change to `object` asks of the named controllers, queued at once rather than batched. */
+  wakeNow(cache: CacheName, object: KubeObject, controllers: readonly string[]): void {
+    for (const { definition, queue } of this.#controllers) {
+      if (!controllers.includes(definition.name)) continue;
+      for (const wake of definition.watches[cache]?.('updated', object, this.#options.view) ?? [])
+        this.#wake(queue, { ...wake, delayMs: 0 });
+    }
+  }
+
   /** Queues every object each controller reconciles, as the caches hold them now. */
   enqueueAll(caches: Partial<Record<CacheName, { list(): KubeObject[] }>>): void {
     for (const { definition, queue } of this.#controllers)

@@ -1,7 +1,10 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ANNOTATION_SVID_AUTHORITY_ID } from '../../src/api/well-known.ts';
 import { ConfirmedSvids } from '../../src/controllers/confirmed-svids.ts';
+import { RevocationWaker } from '../../src/controllers/revocation-waker.ts';
 import { svidsBySigner } from '../../src/controllers/svid-inventory.ts';
+import { emptyJournal, type Journal } from '../../src/core/authorities/model.ts';
 import { type KubeObject, objectKey } from '../../src/kube/informer.ts';
 
 /** A cache in memory that, like an informer, tells its subscriber of a change before it holds it. */
@@ -19,6 +22,7 @@ class FakeCache {
   }
   get = (key: string) => this.objects.get(key);
   list = () => [...this.objects.values()];
+  byNamespace = (namespace: string) => this.list().filter((o) => o.metadata.namespace === namespace);
 }
 
 const entry = (name: string): KubeObject => ({
@@ -111,5 +115,79 @@ describe('revocation counts from the writes the apiserver confirmed', () => {
       if (i >= 11) world.secrets.put(written);
     }
     expect(await world.count()).toEqual({ new: 40 });
+  });
+});
+
+describe('waking a revocation when its last re-issue is confirmed', () => {
+  const journal: Journal = {
+    ...emptyJournal('example.org'),
+    revocations: [
+      {
+        requestedBy: 'leaked',
+        kind: 'X509',
+        id: 'old',
+        reason: 'KeyCompromise',
+        gracePeriodMs: 0,
+        taintedIds: ['old'],
+        rotated: true,
+        taintedAt: '2030-06-01T12:00:00.000Z',
+        affectedSVIDs: 3,
+      },
+    ],
+  };
+
+  it('wakes the TrustDomain once, after the write of the last SVID still signed by the revoked key', async () => {
+    const names = ['a', 'b', 'c'];
+    const entries = new FakeCache();
+    const secrets = new FakeCache();
+    const trustDomains = new FakeCache();
+    trustDomains.put({
+      apiVersion: 'trustline.dev/v1alpha1',
+      kind: 'TrustDomain',
+      metadata: { name: 'example' },
+      spec: { trustDomain: 'example.org' },
+    });
+    const woken: string[] = [];
+    let counted = 0;
+    const confirmed = new ConfirmedSvids(
+      (namespace) => (namespace === 'shop' ? secrets : undefined),
+      (written) => waker.written(written),
+    );
+    const waker = new RevocationWaker({
+      view: {
+        trustDomains,
+        registrationEntries: {
+          get: entries.get,
+          byNamespace: entries.byNamespace,
+          list: () => {
+            counted += 1;
+            return entries.list();
+          },
+        },
+        keyRevocations: new FakeCache(),
+        journals: { get: (name) => (name === 'example.org' ? journal : undefined) },
+      },
+      svidSecrets: confirmed.caches,
+      wake: (secret) => woken.push(objectKey(secret)),
+      log: pino({ level: 'silent' }),
+    });
+    secrets.onChange = confirmed.observe;
+    for (const name of names) {
+      entries.put(entry(name));
+      secrets.put(secret(name, '5', 'old'));
+    }
+    const settled = async () => {
+      for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    confirmed.confirm(secret('a', '10', 'new'));
+    await settled();
+    confirmed.confirm(secret('b', '11', 'new'));
+    await settled();
+    expect(woken).toEqual([]);
+    confirmed.confirm(secret('c', '12', 'new'));
+    await settled();
+    expect(woken).toEqual(['shop/c-svid']);
+    // Counted when the first write came and when the last should have been the last: not per write.
+    expect(counted).toBe(2);
   });
 });
