@@ -29,6 +29,11 @@ export class Echoes {
     if (this.#expected.size >= this.#sweepAt) this.#sweep();
   }
 
+  /** A pass that found the cache behind its write did not go on from it: the echo must wake it. */
+  forget(controller: string, cache: CacheName, key: string): void {
+    this.#expected.delete(`${controller}\n${cache}\n${key}`);
+  }
+
   /** The reconcile of `key` began: changes that wake it wait for its end. */
   started(controller: string, key: string): void {
     this.#running.set(`${controller}\n${key}`, []);

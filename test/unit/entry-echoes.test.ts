@@ -60,15 +60,15 @@ beforeAll(async () => {
  * An entry controller behind the router, over an apiserver in memory whose writes come back as watch
  * events a moment after their response, as they do from a real one.
  */
-function setUp(echoFirst: boolean) {
+function setUp(echoFirst: boolean, secretEchoMs = 5) {
   const entries = new FakeCache();
   const secrets = new FakeCache();
   const trustDomains = new FakeCache();
   const namespaces = new FakeCache();
   let version = 100;
   // A watch event may even come before the response to the write it echoes.
-  const land = (cache: FakeCache, object: KubeObject) =>
-    echoFirst ? cache.put(object) : setTimeout(() => cache.put(object), 5);
+  const land = (cache: FakeCache, object: KubeObject, ms = 5) =>
+    echoFirst ? cache.put(object) : setTimeout(() => cache.put(object), ms);
   const client = {
     request: async (method: string, path: string, options: { body?: unknown } = {}): Promise<unknown> => {
       const body = options.body;
@@ -96,7 +96,7 @@ function setUp(echoFirst: boolean) {
             resourceVersion: String(version),
           },
         };
-        land(secrets, written);
+        land(secrets, written, secretEchoMs);
         return written;
       }
       return {};
@@ -192,6 +192,53 @@ describe('the entry controller and the echoes of its own writes', () => {
       expect(hasCertificate(world.secrets.get('shop/cart-svid'))).toBe(true);
     },
   );
+});
+
+describe('an entry edited while the echo of its Secret write is on its way', () => {
+  it('is brought back by that echo, not by the safety-net timer', async () => {
+    const world = setUp(false, 100);
+    const spec = {
+      trustDomainRef: { name: 'example' },
+      spiffeIDPath: '/ns/shop/sa/cart',
+      x509: { ttl: '4h' },
+      secret: { name: 'cart-svid' },
+    };
+    const metadata = {
+      name: 'cart',
+      namespace: 'shop',
+      uid: 'entry-1',
+      generation: 1,
+      resourceVersion: '10',
+    };
+    world.entries.put({ apiVersion: 'trustline.dev/v1alpha1', kind: 'RegistrationEntry', metadata, spec });
+    const deadline = Date.now() + 1_000;
+    while (world.entries.get('shop/cart')?.status === undefined) {
+      if (Date.now() > deadline) throw new Error('no status');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const current = world.entries.get('shop/cart');
+    // The tenant edits the spec: the cache does not show the entry's Secret yet, so this pass waits.
+    world.entries.put({
+      ...current,
+      apiVersion: 'trustline.dev/v1alpha1',
+      kind: 'RegistrationEntry',
+      metadata: { ...metadata, generation: 2, resourceVersion: '20' },
+      spec: { ...spec, x509: { ttl: '2h' } },
+    });
+    // Well before the two-second safety net, the echo has brought the entry back for its new spec.
+    const edited = Date.now();
+    const observed = () => {
+      const status = world.entries.get('shop/cart')?.status;
+      return isRecord(status) ? status.observedGeneration : undefined;
+    };
+    while (observed() !== 2) {
+      if (Date.now() - edited > 1_000)
+        throw new Error(`after ${world.passes.length} passes, no status for the edit`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(world.entries.get('shop/cart')?.status).toMatchObject({ observedGeneration: 2 });
+    expect(world.passes).toHaveLength(3);
+  });
 });
 
 describe('Echoes', () => {

@@ -30,7 +30,7 @@ export interface EntryControllerOptions {
   /** The cache of Trustline's Secrets in a namespace; undefined where Secret mode may not write. */
   secretCaches: (namespace: string) => CacheReader | undefined;
   /** Where the entry controller's own writes go, so their watch events do not bring the entry back. */
-  echoes?: Pick<Echoes, 'expect'>;
+  echoes?: Pick<Echoes, 'expect' | 'forget'>;
   /** Where SVID Secret writes the apiserver confirmed go, so revocations count them before the cache does. */
   confirmedSvids?: Pick<ConfirmedSvids, 'confirm'>;
   /** Set when the operator writes no SVID Secrets at all, so refusals say so. */
