@@ -5,11 +5,10 @@ import { ECHO_TTL_MS, Echoes } from '../../src/controllers/echoes.ts';
 import { RegistrationEntryReconciler } from '../../src/controllers/registrationentry/reconciler.ts';
 import { Router } from '../../src/controllers/router.ts';
 import { SignerCache } from '../../src/controllers/signer-cache.ts';
-import { mintJwtAuthority, mintX509Authority } from '../../src/core/authorities/mint.ts';
 import type { Journal } from '../../src/core/authorities/model.ts';
 import { type ChangeHandler, type KubeObject, objectKey } from '../../src/kube/informer.ts';
+import { activeJournal } from '../fixtures/active-journal.ts';
 
-const HOUR = 3_600_000;
 const START = new Date('2030-06-01T12:00:00Z');
 
 /** A cache in memory that tells its subscriber of each change, as an informer does. */
@@ -35,25 +34,7 @@ const hasCertificate = (secret: KubeObject | undefined) =>
 let journal: Journal;
 
 beforeAll(async () => {
-  const now = new Date(START.getTime() - HOUR);
-  const x509 = await mintX509Authority({
-    trustDomain: 'example.org',
-    keyType: 'EC-P256',
-    now,
-    ttlMs: 48 * HOUR,
-  });
-  const jwt = await mintJwtAuthority({ algorithm: 'ES256', now, ttlMs: 48 * HOUR });
-  journal = {
-    version: 1,
-    trustDomain: 'example.org',
-    authorities: [
-      { ...x509, state: 'Active' },
-      { ...jwt, state: 'Active' },
-    ],
-    revoked: [],
-    revocations: [],
-    bundle: { sequence: 1, contentHash: 'c0ffee', pem: x509.certificate },
-  };
+  journal = await activeJournal(START);
 });
 
 /**
