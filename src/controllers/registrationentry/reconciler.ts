@@ -32,7 +32,7 @@ export class RegistrationEntryReconciler {
   constructor(options: EntryControllerOptions) {
     this.#options = options;
     const { echoes, confirmedSvids } = options;
-    const secrets = new SvidSecrets(options.client, options.secretCaches, (_entry, written) => {
+    const secrets = new SvidSecrets(options.client, options.secretCaches, (written) => {
       confirmedSvids?.confirm(written);
       echoes?.expect(
         registrationEntryKind.kind,
