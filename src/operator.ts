@@ -1,10 +1,15 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { keyRevocationKind } from './api/keyrevocation.ts';
+import { trustDomainKind } from './api/trustdomain.ts';
 import type { OperatorConfig } from './config.ts';
 import { createCaches } from './controllers/caches.ts';
+import { ConfirmedSvids } from './controllers/confirmed-svids.ts';
 import { controllers } from './controllers/definitions.ts';
+import { Echoes } from './controllers/echoes.ts';
 import { JournalCache } from './controllers/journal-cache.ts';
 import { createReconcilers } from './controllers/reconcilers.ts';
+import { RevocationWaker } from './controllers/revocation-waker.ts';
 import { Router } from './controllers/router.ts';
 import type { ApiRequest } from './kube/api-request.ts';
 import { EventRecorder } from './kube/events.ts';
@@ -79,16 +84,41 @@ export class Operator {
     const caches = await createCaches(client, settings, log);
     const journals = new JournalCache(caches.secrets, settings.namespace);
     const observability = { log, now, metrics, audit, events: new EventRecorder(client, log, now) };
-    const router = new Router({
+    const echoes = new Echoes(() => now().getTime());
+    const view = { ...caches, journals };
+    // The router is made from the reconcilers, which report to the waker: it wakes through the router.
+    let router: Router | undefined;
+    const waker = new RevocationWaker({
+      view,
+      svidSecrets: (namespace) => confirmedSvids.caches(namespace),
+      wake: (secret) =>
+        router?.wakeNow('svidSecrets', secret, [trustDomainKind.kind, keyRevocationKind.kind]),
+      log,
+    });
+    const confirmedSvids = new ConfirmedSvids(caches.secretCaches, (secret) => waker.written(secret));
+    const written = { echoes, confirmedSvids };
+    router = new Router({
       definitions: controllers,
-      reconcilers: createReconcilers({ client, settings, caches, journals, failpoint, ...observability }),
-      view: { ...caches, journals },
+      reconcilers: createReconcilers({
+        client,
+        settings,
+        caches,
+        journals,
+        failpoint,
+        ...written,
+        ...observability,
+      }),
+      view,
       log,
       concurrency,
       onReconcile: (controller) => metrics.countReconcile(controller),
       onReconcileError: (controller) => metrics.countReconcileError(controller),
+      echoes,
     });
-    for (const [name, cache] of caches.watched) cache.subscribe(router.handler(name));
+    for (const [name, cache] of caches.watched) {
+      if (name === 'svidSecrets') cache.subscribe(confirmedSvids.observe);
+      cache.subscribe(router.handler(name));
+    }
 
     let synced = false;
     const server = await startObservabilityServers({

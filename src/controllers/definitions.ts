@@ -59,9 +59,8 @@ export const controllers: readonly ControllerDefinition[] = [
     reconciles: 'registrationEntries',
     owns: ['SVID Secrets'],
     watches: registrationEntryWatches,
-    // Entries come by the thousand (a namespace applied at once). Each goes through the queue three or
-    // four times as its Secret and status land, and most of those passes send no request at all.
-    // Namespaces are served round-robin, and a quarter of the workers wait for a namespace with
+    // Entries come by the thousand (a namespace applied at once), each once per change: the watch
+    // events of its own Secret and status writes do not bring it back (echoes.ts). Namespaces are served round-robin, and a quarter of the workers wait for a namespace with
     // nothing running: one namespace's slow RSA-4096 churn never holds another's first SVID back.
     queue: (concurrency) => ({
       workers: 4 * concurrency,

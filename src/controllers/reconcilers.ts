@@ -10,6 +10,8 @@ import type { AuditLog } from '../observability/audit.ts';
 import type { FailpointTrigger } from '../observability/failpoints.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Caches } from './caches.ts';
+import type { ConfirmedSvids } from './confirmed-svids.ts';
+import type { Echoes } from './echoes.ts';
 import type { JournalCache } from './journal-cache.ts';
 import { KeyRevocationReconciler } from './keyrevocation/reconciler.ts';
 import { PodCertificateSigner } from './podcertificate/signer.ts';
@@ -25,6 +27,10 @@ export interface ReconcilerOptions {
   settings: OperatorConfig;
   caches: Caches;
   journals: JournalCache;
+  /** Trustline's own writes, whose watch events wake no one. */
+  echoes: Echoes;
+  /** SVID Secrets as the apiserver confirmed them: what revocations count. */
+  confirmedSvids: ConfirmedSvids;
   failpoint: FailpointTrigger;
   log: Logger;
   now: () => Date;
@@ -39,6 +45,8 @@ export function createReconcilers({
   settings,
   caches,
   journals,
+  echoes,
+  confirmedSvids,
   failpoint,
   ...observability
 }: ReconcilerOptions): Record<string, Reconcile | undefined> {
@@ -55,6 +63,8 @@ export function createReconcilers({
     namespaces,
     journals,
     secretCaches,
+    echoes,
+    confirmedSvids,
     pods,
     secretModeOff: settings.secretNamespaces?.length === 0,
     clusterDomain: settings.clusterDomain,
@@ -70,7 +80,7 @@ export function createReconcilers({
       configMaps,
       secrets,
       keyRevocations,
-      svidSecrets: secretCaches,
+      svidSecrets: confirmedSvids.caches,
       journals,
       podCertificates,
     },
@@ -86,7 +96,7 @@ export function createReconcilers({
     trustDomains,
     registrationEntries,
     secrets,
-    svidSecrets: secretCaches,
+    svidSecrets: confirmedSvids.caches,
     podCertificates,
     journals,
     operatorNamespace: settings.namespace,

@@ -3,6 +3,7 @@ import { inSlices } from '../core/time-slice.ts';
 import { type ChangeHandler, type KubeObject, objectKey } from '../kube/informer.ts';
 import { type ReconcileResult, WorkQueue } from '../kube/workqueue.ts';
 import type { CacheName, ControllerDefinition } from './definitions.ts';
+import type { Echoes } from './echoes.ts';
 import type { ClusterView, Wake } from './watches.ts';
 
 export type Reconcile = (key: string) => Promise<ReconcileResult>;
@@ -17,6 +18,8 @@ export interface RouterOptions {
   /** Every pass through a controller's queue, so passes per object can be read. */
   onReconcile: (controller: string) => void;
   onReconcileError: (controller: string) => void;
+  /** Trustline's own writes: their watch events do not wake the controller that made them. */
+  echoes?: Echoes;
 }
 
 interface Controller {
@@ -48,12 +51,26 @@ export class Router {
   handler(cache: CacheName): ChangeHandler {
     const watching = this.#controllers.flatMap(({ definition, queue }) => {
       const mapping = definition.watches[cache];
-      return mapping ? [{ mapping, queue }] : [];
+      return mapping ? [{ name: definition.name, mapping, queue }] : [];
     });
+    const { echoes, view } = this.#options;
     return (change, object) => {
-      for (const { mapping, queue } of watching)
-        for (const wake of mapping(change, object, this.#options.view)) this.#wake(queue, wake);
+      for (const { name, mapping, queue } of watching)
+        for (const wake of mapping(change, object, view)) {
+          if (echoes && 'key' in wake)
+            echoes.route(name, cache, change, object, wake.key, () => this.#wake(queue, wake));
+          else this.#wake(queue, wake);
+        }
     };
+  }
+
+  /** What a change to `object` asks of the named controllers, queued at once rather than batched. */
+  wakeNow(cache: CacheName, object: KubeObject, controllers: readonly string[]): void {
+    for (const { definition, queue } of this.#controllers) {
+      if (!controllers.includes(definition.name)) continue;
+      for (const wake of definition.watches[cache]?.('updated', object, this.#options.view) ?? [])
+        this.#wake(queue, { ...wake, delayMs: 0 });
+    }
   }
 
   /** Queues every object each controller reconciles, as the caches hold them now. */
@@ -67,7 +84,7 @@ export class Router {
   }
 
   #queue(definition: ControllerDefinition, reconcile: Reconcile): WorkQueue {
-    const { log, concurrency, onReconcile, onReconcileError } = this.#options;
+    const { log, concurrency, onReconcile, onReconcileError, echoes } = this.#options;
     const { workers, rate, reservedForNewFlows } = definition.queue(concurrency);
     return new WorkQueue({
       name: definition.name,
@@ -78,11 +95,14 @@ export class Router {
       paused: true,
       reconcile: async (key) => {
         onReconcile(definition.name);
+        echoes?.started(definition.name, key);
         try {
           return await reconcile(key);
         } catch (error) {
           onReconcileError(definition.name);
           throw error;
+        } finally {
+          echoes?.finished(definition.name, key);
         }
       },
     });

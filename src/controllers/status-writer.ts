@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { baseStatusSchema } from '../api/meta.ts';
 import { type DesiredCondition, setCondition } from '../core/conditions.ts';
-import type { KubeObject } from '../kube/informer.ts';
+import { type KubeObject, kubeObjectSchema } from '../kube/informer.ts';
 import { objectPath, type ResourceType } from '../kube/resources.ts';
 import type { RestClient } from '../kube/rest.ts';
 
@@ -21,6 +21,8 @@ export async function writeStatus(
   fields: Record<string, unknown>,
   conditions: readonly DesiredCondition[],
   now: Date,
+  /** Told the object as the apiserver returned it, when a patch was sent. */
+  onWritten?: (written: KubeObject) => void,
 ): Promise<boolean> {
   const current = object.status;
   const generation = object.metadata.generation;
@@ -33,11 +35,13 @@ export async function writeStatus(
     conditions: merged,
   });
   if (isDeepStrictEqual(plain(current), desired)) return false;
-  await client.request(
+  const response = await client.request(
     'PATCH',
     `${objectPath(resource, object.metadata.name, object.metadata.namespace)}/status`,
     { contentType: 'application/merge-patch+json', body: { status: desired } },
   );
+  const written = kubeObjectSchema.safeParse(response);
+  if (written.success) onWritten?.(written.data);
   return true;
 }
 

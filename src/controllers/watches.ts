@@ -89,7 +89,7 @@ const journalOwners = (secret: KubeObject, view: ClusterView): Set<string> | und
 };
 
 /** The TrustDomain object an SVID Secret's entry names, when a revocation of its journal waits for SVIDs. */
-function revocationWaitingOn(secret: KubeObject, view: ClusterView): string | undefined {
+export function revocationWaitingOn(secret: KubeObject, view: ClusterView): string | undefined {
   const owner = owningEntryName(secret);
   const entry = owner && view.registrationEntries.get(`${secret.metadata.namespace}/${owner}`);
   const reference = entry ? trustDomainRefOf(entry) : undefined;

@@ -59,7 +59,14 @@ export type Known = KubeObject | { uid: string; resourceVersion: string };
 export interface ApplyOptions {
   /** Whether to create the object when none exists (false for a copy only being emptied). */
   create?: boolean;
+  /** Told the object as the apiserver returned it from the last write: what it confirmed. */
+  onWritten?: (written: KubeObject) => void;
 }
+
+const confirm = (response: unknown, onWritten: ApplyOptions['onWritten']) => {
+  const written = kubeObjectSchema.safeParse(response);
+  if (written.success) onWritten?.(written.data);
+};
 
 const appliedSchema = z.looseObject({
   metadata: objectMetaSchema,
@@ -133,7 +140,12 @@ const pathOf = (target: DerivedObject) =>
  * that another field manager holds (copies the previous version wrote with PUT) survive an apply that
  * omits them, so a JSON patch, tested against the same uid, takes them away.
  */
-async function update(client: Requester, target: DerivedObject, uid: string): Promise<void> {
+async function update(
+  client: Requester,
+  target: DerivedObject,
+  uid: string,
+  onWritten: ApplyOptions['onWritten'],
+): Promise<void> {
   const path = pathOf(target);
   const body = { ...target.manifest, metadata: { ...target.manifest.metadata, uid } };
   const applied = await client.request('PATCH', path, {
@@ -142,8 +154,8 @@ async function update(client: Requester, target: DerivedObject, uid: string): Pr
     body,
   });
   const stray = strayKeys(target, applied);
-  if (stray.data.length === 0 && stray.annotations.length === 0) return;
-  await client.request('PATCH', path, {
+  if (stray.data.length === 0 && stray.annotations.length === 0) return confirm(applied, onWritten);
+  const patched = await client.request('PATCH', path, {
     query: { fieldManager: FIELD_MANAGER },
     contentType: 'application/json-patch+json',
     body: [
@@ -152,13 +164,19 @@ async function update(client: Requester, target: DerivedObject, uid: string): Pr
       ...stray.annotations.map((key) => ({ op: 'remove', path: pointer('metadata', 'annotations', key) })),
     ],
   });
+  confirm(patched, onWritten);
 }
 
 /** Brings one found object to the manifest, when it is Trustline's: the decision after a 409. */
-async function settle(client: Requester, target: DerivedObject, found: KubeObject): Promise<ApplyOutcome> {
+async function settle(
+  client: Requester,
+  target: DerivedObject,
+  found: KubeObject,
+  onWritten: ApplyOptions['onWritten'],
+): Promise<ApplyOutcome> {
   if (!target.owns(found)) return { kind: 'foreign' };
   if (unchanged(target, found)) return { kind: 'unchanged' };
-  await update(client, target, found.metadata.uid ?? '');
+  await update(client, target, found.metadata.uid ?? '', onWritten);
   return { kind: 'written', replaced: found.metadata.resourceVersion ?? '' };
 }
 
@@ -182,7 +200,7 @@ export async function applyDerived(
   client: Requester,
   target: DerivedObject,
   cached: Known | undefined,
-  { create = true }: ApplyOptions = {},
+  { create = true, onWritten }: ApplyOptions = {},
 ): Promise<ApplyOutcome> {
   if (cached !== undefined) {
     const { uid, resourceVersion } = 'metadata' in cached ? cached.metadata : cached;
@@ -191,21 +209,22 @@ export async function applyDerived(
       if (unchanged(target, cached)) return { kind: 'unchanged' };
     }
     try {
-      await update(client, target, uid ?? '');
+      await update(client, target, uid ?? '', onWritten);
       return { kind: 'written', replaced: resourceVersion ?? '' };
     } catch (error) {
       if (!isReplaced(error)) throw error;
     }
     const found = await fetchCurrent(client, target);
-    if (found !== undefined) return settle(client, target, found);
+    if (found !== undefined) return settle(client, target, found, onWritten);
   }
   if (!create) return { kind: 'gone' };
   const { namespace } = target.manifest.metadata;
   try {
-    await client.request('POST', collectionPath(target.resource, namespace), {
+    const created = await client.request('POST', collectionPath(target.resource, namespace), {
       query: { fieldManager: FIELD_MANAGER },
       body: target.manifest,
     });
+    confirm(created, onWritten);
     return { kind: 'written', replaced: '' };
   } catch (error) {
     if (!isConflict(error)) throw error;
@@ -215,5 +234,5 @@ export async function applyDerived(
   if (found === undefined) {
     throw new KubeApiError(409, 'Conflict', `${pathOf(target)} was refused as existing, then not found`);
   }
-  return settle(client, target, found);
+  return settle(client, target, found, onWritten);
 }

@@ -223,7 +223,11 @@ describe('Router', () => {
     }
   };
 
-  function router(reconciled: string[], reconcilers: CacheName[] = []) {
+  function router(
+    reconciled: string[],
+    reconcilers: CacheName[] = [],
+    journals: Record<string, Journal> = {},
+  ) {
     const record = (name: string) => async (key: string) => {
       reconciled.push(`${name}:${key}`);
       return undefined;
@@ -235,7 +239,7 @@ describe('Router', () => {
           .filter((definition) => !reconcilers.length || reconcilers.includes(definition.reconciles))
           .map((definition) => [definition.name, record(definition.name)]),
       ),
-      view: view(),
+      view: view(journals),
       log: pino({ level: 'silent' }),
       concurrency: 2,
       onReconcile: () => {},
@@ -272,5 +276,21 @@ describe('Router', () => {
     routed.resume();
     await until(() => reconciled.length >= 1);
     expect(reconciled).toEqual(['TrustDomain:staging']);
+  });
+
+  it('wakes the named controllers at once, without the batching of Secret events', async () => {
+    const reconciled: string[] = [];
+    const routed = router(reconciled, [], { 'prod.example.org': underWay });
+    const secret = {
+      metadata: {
+        namespace: 'shop',
+        name: 'web',
+        ownerReferences: [{ apiVersion: 'v', kind: 'RegistrationEntry', name: 'web', uid: 'u' }],
+      },
+    };
+    routed.resume();
+    routed.wakeNow('svidSecrets', secret, ['TrustDomain', 'KeyRevocation']);
+    await until(() => reconciled.length >= 2, REVOCATION_PROGRESS_BATCH_MS / 2);
+    expect(reconciled.sort()).toEqual(['KeyRevocation:leak', 'TrustDomain:prod']);
   });
 });

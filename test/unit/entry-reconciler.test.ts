@@ -2,14 +2,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EntryControllerOptions } from '../../src/controllers/registrationentry/options.ts';
 import { RegistrationEntryReconciler } from '../../src/controllers/registrationentry/reconciler.ts';
 import { SignerCache } from '../../src/controllers/signer-cache.ts';
-import { mintJwtAuthority, mintX509Authority } from '../../src/core/authorities/mint.ts';
 import type { Journal } from '../../src/core/authorities/model.ts';
 import type { KubeObject } from '../../src/kube/informer.ts';
 import type { SigningRecord } from '../../src/observability/audit.ts';
+import { activeJournal } from '../fixtures/active-journal.ts';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
 const START = new Date('2030-06-01T12:00:00Z');
 const ENTRY_KEY = 'shop/cart';
 
@@ -71,25 +70,7 @@ const isKubeObject = (value: unknown): value is KubeObject =>
 let journal: Journal;
 
 beforeAll(async () => {
-  const now = new Date(START.getTime() - HOUR);
-  const x509 = await mintX509Authority({
-    trustDomain: 'example.org',
-    keyType: 'EC-P256',
-    now,
-    ttlMs: 48 * HOUR,
-  });
-  const jwt = await mintJwtAuthority({ algorithm: 'ES256', now, ttlMs: 48 * HOUR });
-  journal = {
-    version: 1,
-    trustDomain: 'example.org',
-    authorities: [
-      { ...x509, state: 'Active' },
-      { ...jwt, state: 'Active' },
-    ],
-    revoked: [],
-    revocations: [],
-    bundle: { sequence: 1, contentHash: 'c0ffee', pem: x509.certificate },
-  };
+  journal = await activeJournal(START);
 });
 
 function setUp(renewalPercentage: number) {

@@ -25,7 +25,7 @@ export interface KeyRevocationControllerOptions {
   registrationEntries: CacheView;
   /** Secrets in the operator's namespace: upstream CAs. */
   secrets: CacheView;
-  svidSecrets: (namespace: string) => CacheView | undefined;
+  svidSecrets: (namespace: string) => Pick<CacheView, 'get'> | undefined;
   /** Certificates issued to PodCertificateRequests, where the cluster serves them. */
   podCertificates?: { of(signerName: string): Promise<PodCertificateRecord[]> } | undefined;
   journals: JournalView;

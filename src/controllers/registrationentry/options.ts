@@ -1,4 +1,6 @@
 import type { Informer } from '../../kube/informer.ts';
+import type { ConfirmedSvids } from '../confirmed-svids.ts';
+import type { Echoes } from '../echoes.ts';
 import type { SigningContext } from '../signing-context.ts';
 
 /** What the entry controller reads of a cache: narrow, so tests hand it an in-memory one. */
@@ -27,6 +29,10 @@ export interface EntryControllerOptions {
   pods?: CacheReader | undefined;
   /** The cache of Trustline's Secrets in a namespace; undefined where Secret mode may not write. */
   secretCaches: (namespace: string) => CacheReader | undefined;
+  /** Where the entry controller's own writes go, so their watch events do not bring the entry back. */
+  echoes?: Pick<Echoes, 'expect' | 'forget'>;
+  /** Where SVID Secret writes the apiserver confirmed go, so revocations count them before the cache does. */
+  confirmedSvids?: Pick<ConfirmedSvids, 'confirm'>;
   /** Set when the operator writes no SVID Secrets at all, so refusals say so. */
   secretModeOff?: boolean;
 }

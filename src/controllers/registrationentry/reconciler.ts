@@ -2,13 +2,14 @@ import {
   isPodMode,
   isSecretMode,
   type RegistrationEntry,
+  registrationEntryKind,
   registrationEntrySchema,
 } from '../../api/registrationentry.ts';
 import { trustDomainSchema } from '../../api/trustdomain.ts';
 import { describeIssues } from '../../api/validation.ts';
 import { readyCondition as ready } from '../../core/conditions.ts';
 import { EntryReason } from '../../core/svid/reasons.ts';
-import type { KubeObject } from '../../kube/informer.ts';
+import { type KubeObject, objectKey } from '../../kube/informer.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import type { EntryControllerOptions } from './options.ts';
 import { reconcilePodEntry } from './pod-entry.ts';
@@ -30,7 +31,16 @@ export class RegistrationEntryReconciler {
 
   constructor(options: EntryControllerOptions) {
     this.#options = options;
-    const secrets = new SvidSecrets(options.client, options.secretCaches);
+    const { echoes, confirmedSvids } = options;
+    const secrets = new SvidSecrets(options.client, options.secretCaches, (written) => {
+      confirmedSvids?.confirm(written);
+      echoes?.expect(
+        registrationEntryKind.kind,
+        'svidSecrets',
+        objectKey(written),
+        written.metadata.resourceVersion ?? '',
+      );
+    });
     this.#reporter = new EntryReporter(options, secrets);
     this.#issuer = new SecretEntryIssuer(options, secrets, this.#reporter);
   }

@@ -11,7 +11,7 @@ import type { Journal } from '../../core/authorities/model.ts';
 import { type DesiredCondition, readyCondition as ready } from '../../core/conditions.ts';
 import { EntryReason, REFUSALS_KEEPING_SVID } from '../../core/svid/reasons.ts';
 import { isWithdrawnAs, notReadyReason, withdrawnSecretContent } from '../../core/svid/withdrawal.ts';
-import type { KubeObject } from '../../kube/informer.ts';
+import { type KubeObject, objectKey } from '../../kube/informer.ts';
 import { trustlineResource } from '../../kube/resources.ts';
 import type { ReconcileResult } from '../../kube/workqueue.ts';
 import { writeStatus } from '../status-writer.ts';
@@ -52,7 +52,22 @@ export class EntryReporter {
     condition: DesiredCondition,
     fields: Record<string, unknown> = {},
   ): Promise<boolean> {
-    return writeStatus(this.#options.client, resource, object, fields, [condition], this.#options.now());
+    const { client, now, echoes } = this.#options;
+    return writeStatus(client, resource, object, fields, [condition], now(), (written) => {
+      // The pass decided from this generation; a spec edit or a deletion that landed under the patch
+      // shows in the returned object, and then its echo must bring the entry back.
+      const { generation, deletionTimestamp, resourceVersion = '' } = written.metadata;
+      if (
+        generation === object.metadata.generation &&
+        deletionTimestamp === object.metadata.deletionTimestamp
+      )
+        echoes?.expect(
+          registrationEntryKind.kind,
+          'registrationEntries',
+          objectKey(written),
+          resourceVersion,
+        );
+    });
   }
 
   event(

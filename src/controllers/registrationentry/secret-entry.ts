@@ -1,4 +1,4 @@
-import type { SecretModeEntry } from '../../api/registrationentry.ts';
+import { registrationEntryKind, type SecretModeEntry } from '../../api/registrationentry.ts';
 import type { TrustDomain } from '../../api/trustdomain.ts';
 import { JournalError } from '../../core/authorities/journal-codec.ts';
 import { activeAuthority, isExpired } from '../../core/authorities/lifecycle.ts';
@@ -101,8 +101,16 @@ export class SecretEntryIssuer {
     const now = clock();
     const state = this.#secrets.state(ref, entry.spec.secret.name);
     if (state.kind === 'foreign') return reporter.conflict(object, entry);
-    // The watch event of the write will bring the entry back; the delay is a safety net.
-    if (state.kind === 'pending') return { requeueAfterMs: PENDING_RECHECK_MS };
+    // The watch event of the write will bring the entry back, since this pass did not go on from it;
+    // the delay is a safety net.
+    if (state.kind === 'pending') {
+      this.#options.echoes?.forget(
+        registrationEntryKind.kind,
+        'svidSecrets',
+        `${ref.namespace}/${entry.spec.secret.name}`,
+      );
+      return { requeueAfterMs: PENDING_RECHECK_MS };
+    }
     // Nothing that decides issuance changed since the last look found the Secret sound: skip the
     // planner (it parses certificates and keys) until the renewal timer is due.
     const fingerprint = JSON.stringify([

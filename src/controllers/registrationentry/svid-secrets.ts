@@ -82,13 +82,17 @@ export class SvidSecrets {
    * still shows that version, it has not seen the write (client-go's "expectations").
    */
   readonly #replaced = new Map<string, { resourceVersion: string; at: number }>();
+  readonly #onWritten: ((written: KubeObject) => void) | undefined;
 
   constructor(
     client: Pick<RestClient, 'request'>,
     caches: (namespace: string) => Pick<Informer, 'get'> | undefined,
+    /** Told each Secret as the apiserver confirmed writing it. */
+    onWritten?: (written: KubeObject) => void,
   ) {
     this.#client = client;
     this.#caches = caches;
+    this.#onWritten = onWritten;
   }
 
   /** Whether Secret mode may write in this namespace. */
@@ -160,6 +164,7 @@ export class SvidSecrets {
         removable: { data: true, annotations: (name) => name.startsWith(`${GROUP}/`) },
       },
       cached,
+      { onWritten: this.#onWritten },
     );
     if (outcome.kind === 'foreign') return 'foreign';
     // Until the cache moves past the version written over, it has not seen this write.

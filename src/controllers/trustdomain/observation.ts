@@ -27,7 +27,7 @@ export interface TrustDomainCaches {
   secrets: Cache;
   keyRevocations: Cache;
   /** The cache of Trustline's SVID Secrets in a namespace. */
-  svidSecrets: (namespace: string) => Cache | undefined;
+  svidSecrets: (namespace: string) => Pick<Cache, 'get'> | undefined;
   journals: Pick<JournalCache, 'get'>;
   /** Certificates issued to PodCertificateRequests, where the cluster serves them: they count in revocations. */
   podCertificates?: Pick<PodCertificateInventory, 'of'> | undefined;
