@@ -15,31 +15,38 @@ export function withoutManagedFields(object: KubeObject): KubeObject {
   return { ...object, metadata };
 }
 
-/** A trust bundle sits in every SVID Secret of a trust domain: one copy of each recent one is shared. */
+/**
+ * A trust bundle sits in every SVID Secret of a trust domain, and a bundle or JWKS copy in every
+ * namespace it is published to: one string of each recent value is shared by all of them.
+ */
 const BUNDLE_KEYS: ReadonlySet<string> = new Set([TLS_CA_KEY, SVID_BUNDLE_KEY]);
-/** Bundles in use at once: one per trust domain, two while one rotates; older ones fall out. */
-const SHARED_BUNDLES = 64;
-const sharedBundles = new Map<string, string>();
+/** Values in use at once: a few per trust domain, twice while one rotates; older ones fall out. */
+const SHARED_VALUES = 64;
+const sharedValues = new Map<string, string>();
 
-function sharedBundle(value: string): string {
-  const known = sharedBundles.get(value);
+function shared(value: string): string {
+  const known = sharedValues.get(value);
   if (known !== undefined) return known;
-  const oldest = sharedBundles.keys().next();
-  if (sharedBundles.size >= SHARED_BUNDLES && !oldest.done) sharedBundles.delete(oldest.value);
-  sharedBundles.set(value, value);
+  const oldest = sharedValues.keys().next();
+  if (sharedValues.size >= SHARED_VALUES && !oldest.done) sharedValues.delete(oldest.value);
+  sharedValues.set(value, value);
   return value;
 }
 
 /**
- * The same data, with equal values held once: the bundle keys share one string across Secrets, and
- * a key equal to another of the same Secret (svid.pem is tls.crt, svid_key.pem is tls.key) shares its
- * string. Every value stays what it was, so nothing that reads or compares the data changes.
+ * The same data, with equal values held once: the values `isShared` names share one string across
+ * objects, and a value equal to another of the same object (svid.pem is tls.crt, svid_key.pem is
+ * tls.key) shares its string. Every value stays what it was, so nothing that reads or compares the
+ * data changes.
  */
-export function shareValues(data: Readonly<Record<string, string>>): Record<string, string> {
+export function shareValues(
+  data: Readonly<Record<string, string>>,
+  isShared: (key: string) => boolean = (key) => BUNDLE_KEYS.has(key),
+): Record<string, string> {
   const held: string[] = [];
   return Object.fromEntries(
     Object.entries(data).map(([key, value]) => {
-      if (BUNDLE_KEYS.has(key)) return [key, sharedBundle(value)];
+      if (isShared(key)) return [key, shared(value)];
       const same = held.find((other) => other === value);
       if (same !== undefined) return [key, same];
       held.push(value);
@@ -48,9 +55,14 @@ export function shareValues(data: Readonly<Record<string, string>>): Record<stri
   );
 }
 
-/** An SVID Secret as the cache keeps it: without managedFields, its data values shared. */
-export function slimSvidSecret(object: KubeObject): KubeObject {
+function withSharedData(object: KubeObject, isShared?: (key: string) => boolean): KubeObject {
   const slim = withoutManagedFields(object);
   const data = dataObjectSchema.safeParse(slim).data?.data;
-  return data === undefined ? slim : { ...slim, data: shareValues(data) };
+  return data === undefined ? slim : { ...slim, data: shareValues(data, isShared) };
 }
+
+/** An SVID Secret as the cache keeps it: without managedFields, its bundle and copies shared. */
+export const slimSvidSecret = (object: KubeObject): KubeObject => withSharedData(object);
+
+/** A bundle or OIDC ConfigMap: every value is the same in each namespace's copy, so all are shared. */
+export const slimConfigMap = (object: KubeObject): KubeObject => withSharedData(object, () => true);

@@ -13,7 +13,7 @@ import {
   trustlineResource,
 } from '../kube/resources.ts';
 import type { RestClient } from '../kube/rest.ts';
-import { slimSvidSecret, withoutManagedFields } from './cache-transforms.ts';
+import { slimConfigMap, slimSvidSecret, withoutManagedFields } from './cache-transforms.ts';
 import type { CacheName } from './definitions.ts';
 import { slimPod } from './podcertificate/pods.ts';
 
@@ -77,7 +77,10 @@ export async function createCaches(client: RestClient, settings: OperatorConfig,
     registrationEntries: cache('registrationEntries', trustlineResource(registrationEntryKind)),
     keyRevocations: cache('keyRevocations', trustlineResource(keyRevocationKind)),
     namespaces: cache('namespaces', coreResources.namespaces),
-    configMaps: cache('configMaps', coreResources.configMaps, managedByTrustline),
+    configMaps: cache('configMaps', coreResources.configMaps, {
+      ...managedByTrustline,
+      transform: slimConfigMap,
+    }),
     // An upstream CA Secret, or a journal.
     secrets: cache('secrets', coreResources.secrets, { namespace: settings.namespace }),
     secretCaches: (namespace: string) =>

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { shareValues, slimSvidSecret, withoutManagedFields } from '../../src/controllers/cache-transforms.ts';
+import {
+  shareValues,
+  slimConfigMap,
+  slimSvidSecret,
+  withoutManagedFields,
+} from '../../src/controllers/cache-transforms.ts';
 import { unchanged } from '../../src/kube/apply.ts';
 import type { KubeObject } from '../../src/kube/informer.ts';
 import { coreResources } from '../../src/kube/resources.ts';
@@ -42,10 +47,22 @@ describe('what the caches keep', () => {
     expect(slim).toEqual({ ...secret('a'), metadata });
   });
 
+  it('keeps a bundle ConfigMap whole but for managedFields', () => {
+    const configMap = {
+      metadata: { name: 'trust-bundle', namespace: 'team-a', managedFields: [{ manager: 'trustline' }] },
+      data: { 'bundle.pem': bundle(), 'jwks.json': '{"keys":[]}' },
+    };
+    expect(slimConfigMap(configMap)).toEqual({
+      metadata: { name: 'trust-bundle', namespace: 'team-a' },
+      data: configMap.data,
+    });
+  });
+
   // Which string a value holds cannot be seen from JS; that bundles and copies are held once shows in the heap.
   it('keeps every value as it was', () => {
     const data = { 'tls.crt': 'x', 'svid.pem': 'x', 'tls.key': 'y', 'ca.crt': 'z', jwt: 'x' };
     expect(shareValues(data)).toEqual(data);
+    expect(shareValues(data, () => true)).toEqual(data);
   });
 
   it('leaves the writer deciding as on the whole Secret: same content unchanged, an edit of data not', () => {
