@@ -13,6 +13,7 @@ import {
   trustlineResource,
 } from '../kube/resources.ts';
 import type { RestClient } from '../kube/rest.ts';
+import { slimConfigMap, slimSvidSecret, withoutManagedFields } from './cache-transforms.ts';
 import type { CacheName } from './definitions.ts';
 import { slimPod } from './podcertificate/pods.ts';
 
@@ -23,6 +24,7 @@ interface Scope {
 }
 
 const managedByTrustline = { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_TRUSTLINE}` };
+const svidSecretScope = { ...managedByTrustline, transform: slimSvidSecret };
 
 /**
  * The caches Trustline keeps, not yet started: the Trustline kinds, namespaces, its ConfigMaps, the
@@ -33,8 +35,12 @@ export type Caches = Awaited<ReturnType<typeof createCaches>>;
 
 export async function createCaches(client: RestClient, settings: OperatorConfig, log: Logger) {
   const watched: [CacheName, Informer][] = [];
-  const cache = (name: CacheName, resource: ResourceType, scope: Scope = {}) => {
-    const created = new Informer(client, { resource, log, ...scope });
+  // Every cache drops managedFields; some keep less still.
+  const cache = (name: CacheName, resource: ResourceType, { transform, ...scope }: Scope = {}) => {
+    const slim = transform
+      ? (object: KubeObject) => transform(withoutManagedFields(object))
+      : withoutManagedFields;
+    const created = new Informer(client, { resource, log, ...scope, transform: slim });
     watched.push([name, created]);
     return created;
   };
@@ -59,10 +65,10 @@ export async function createCaches(client: RestClient, settings: OperatorConfig,
     ? new Map(
         settings.secretNamespaces.map((namespace) => [
           namespace,
-          cache('svidSecrets', coreResources.secrets, { ...managedByTrustline, namespace }),
+          cache('svidSecrets', coreResources.secrets, { ...svidSecretScope, namespace }),
         ]),
       )
-    : cache('svidSecrets', coreResources.secrets, managedByTrustline);
+    : cache('svidSecrets', coreResources.secrets, svidSecretScope);
   return {
     watched,
     requestResource,
@@ -71,7 +77,10 @@ export async function createCaches(client: RestClient, settings: OperatorConfig,
     registrationEntries: cache('registrationEntries', trustlineResource(registrationEntryKind)),
     keyRevocations: cache('keyRevocations', trustlineResource(keyRevocationKind)),
     namespaces: cache('namespaces', coreResources.namespaces),
-    configMaps: cache('configMaps', coreResources.configMaps, managedByTrustline),
+    configMaps: cache('configMaps', coreResources.configMaps, {
+      ...managedByTrustline,
+      transform: slimConfigMap,
+    }),
     // An upstream CA Secret, or a journal.
     secrets: cache('secrets', coreResources.secrets, { namespace: settings.namespace }),
     secretCaches: (namespace: string) =>

@@ -8,6 +8,7 @@ import type { Informer, KubeObject } from '../../kube/informer.ts';
 import { type DataObject, dataObjectSchema, decodeSecretData } from '../../kube/objects.ts';
 import { coreResources } from '../../kube/resources.ts';
 import type { RestClient } from '../../kube/rest.ts';
+import { shareValues } from '../cache-transforms.ts';
 
 type Secret = DataObject;
 
@@ -45,7 +46,7 @@ function observe(cached: KubeObject, secret: Secret): ObservedSecret {
   const known = observedSecrets.get(cached);
   if (known) return known;
   const observed = {
-    data: decodeSecretData(secret.data),
+    data: shareValues(decodeSecretData(secret.data)),
     annotations: secret.metadata.annotations ?? {},
     ownedByEntry: true,
   };

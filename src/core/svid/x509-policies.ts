@@ -50,7 +50,7 @@ function checkKey(input: IssuanceInput): ReissueTrigger | undefined {
   const key = readText(input, TLS_PRIVATE_KEY_KEY);
   if (key.trigger !== undefined) return key.trigger;
   try {
-    if (privateKeyMatches(readPrivateKey(key.value), leaf.value.node.publicKey)) {
+    if (privateKeyMatches(readPrivateKey(key.value), leaf.value.publicKey)) {
       return undefined;
     }
   } catch {
@@ -101,7 +101,7 @@ export const dnsNamesMismatch: ReissuePolicy = (input) => {
 export const expired: ReissuePolicy = (input) => {
   const leaf = readLeaf(input);
   if (leaf.trigger !== undefined) return leaf.trigger;
-  const { notAfter } = leaf.value.parsed;
+  const { notAfter } = leaf.value;
   return input.now.getTime() >= notAfter.getTime()
     ? trigger(ReissueReason.Expired, `the certificate expired at ${notAfter.toISOString()}`)
     : undefined;
@@ -111,7 +111,7 @@ export const expired: ReissuePolicy = (input) => {
 export function x509RenewalDueAt(input: IssuanceInput): Date | undefined {
   const leaf = readLeaf(input);
   if (leaf.trigger !== undefined) return undefined;
-  const { notBefore, notAfter } = leaf.value.parsed;
+  const { notBefore, notAfter } = leaf.value;
   const recorded = input.secret?.annotations[ANNOTATION_SVID_RENEW_AT];
   return renewalDueAt(issuedLifetime({ notBefore, notAfter }), input.renewalFraction, recorded);
 }
@@ -123,6 +123,6 @@ export const renewalDue: ReissuePolicy = (input) => {
   if (input.now.getTime() < at.getTime()) return undefined;
   return trigger(
     ReissueReason.RenewalDue,
-    `renewal was due at ${at.toISOString()}; the certificate expires at ${leaf.value.parsed.notAfter.toISOString()}`,
+    `renewal was due at ${at.toISOString()}; the certificate expires at ${leaf.value.notAfter.toISOString()}`,
   );
 };

@@ -41,7 +41,7 @@ export const specChanged: ReissuePolicy = (input) => {
   // The hash can be copied along with a hand-made key; the key type is checked on the certificate too.
   const leaf = readLeaf(input);
   if (leaf.trigger !== undefined) return leaf.trigger;
-  if (keyFitsX509KeyType(leaf.value.node.publicKey, input.spec.keyType)) return undefined;
+  if (keyFitsX509KeyType(leaf.value.publicKey, input.spec.keyType)) return undefined;
   return trigger(ReissueReason.SpecChanged, `the certificate's key is not an ${input.spec.keyType} key`);
 };
 
@@ -82,7 +82,7 @@ export const handEdited: ReissuePolicy = (input) => {
   }
   // input.secret is defined: readLeaf succeeded.
   const annotations = input.secret?.annotations ?? {};
-  const certificate = leaf.value.parsed;
+  const certificate = leaf.value;
   const serial = normalizeSerial(certificate.serialNumber);
   const recordedSerial = annotations[ANNOTATION_SVID_SERIAL];
   if (recordedSerial === undefined) return edited(`the Secret has no ${ANNOTATION_SVID_SERIAL} annotation`);
