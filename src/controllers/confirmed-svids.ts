@@ -1,4 +1,5 @@
 import { type ChangeHandler, type Informer, type KubeObject, objectKey } from '../kube/informer.ts';
+import { slimSvidSecret, withoutManagedFields } from './cache-transforms.ts';
 
 type SecretCaches = (namespace: string) => Pick<Informer, 'get'> | undefined;
 
@@ -38,7 +39,8 @@ export class ConfirmedSvids {
     if (cached?.metadata.resourceVersion !== version) {
       const known = this.#confirmed.get(key);
       const earlier = new Set(known ? [...known.earlier, known.latest.metadata.resourceVersion ?? ''] : []);
-      this.#confirmed.set(key, { latest: written, earlier });
+      // Kept as the cache would keep it, so counting reads one shape and holds no more than the cache.
+      this.#confirmed.set(key, { latest: slimSvidSecret(withoutManagedFields(written)), earlier });
     }
     this.#onConfirmed?.(written);
   }
