@@ -1,5 +1,5 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { configFromEnvironment } from './config.ts';
+import { loadCredentials } from './kube/credentials.ts';
 import { createLogger } from './observability/logger.ts';
 import { Operator } from './operator.ts';
 
@@ -8,10 +8,8 @@ const log = createLogger();
 let stopping = false;
 
 try {
-  const config = new KubeConfig();
-  config.loadFromDefault();
   const operator = await Operator.start({
-    config,
+    credentials: await loadCredentials(),
     settings: configFromEnvironment(),
     log,
     // Restart with fresh caches and campaign again, as the kubelet restarts a container that exits.

@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { keyRevocationKind } from './api/keyrevocation.ts';
 import { trustDomainKind } from './api/trustdomain.ts';
@@ -12,6 +11,7 @@ import { createReconcilers } from './controllers/reconcilers.ts';
 import { RevocationWaker } from './controllers/revocation-waker.ts';
 import { Router } from './controllers/router.ts';
 import type { ApiRequest } from './kube/api-request.ts';
+import type { ClusterCredentials } from './kube/credentials.ts';
 import { EventRecorder } from './kube/events.ts';
 import type { Informer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leader-election.ts';
@@ -23,7 +23,7 @@ import { Metrics } from './observability/metrics.ts';
 import { type ObservabilityServers, startObservabilityServers } from './observability/server.ts';
 
 export interface OperatorOptions {
-  config: KubeConfig;
+  credentials: ClusterCredentials;
   settings: OperatorConfig;
   log: Logger;
   now?: () => Date;
@@ -68,7 +68,7 @@ export class Operator {
   }
 
   static async start({
-    config,
+    credentials,
     settings,
     log,
     now = () => new Date(),
@@ -78,7 +78,7 @@ export class Operator {
   }: OperatorOptions): Promise<Operator> {
     const metrics = new Metrics(now);
     const onRequest = (request: ApiRequest) => metrics.countApiRequest(request);
-    const client = await RestClient.fromKubeConfig(config, { rateLimit: settings.apiRateLimit, onRequest });
+    const client = RestClient.connect(credentials, { rateLimit: settings.apiRateLimit, onRequest });
     metrics.collectProcessMetrics();
     const audit = settings.auditLog ? AuditLog.toFile(settings.auditLog) : new AuditLog();
     const caches = await createCaches(client, settings, log);
@@ -151,7 +151,7 @@ export class Operator {
     }
     metrics.setLeader(false);
     // A connection pool of its own and no rate limit: renewal never waits behind reconciles.
-    const leaseClient = await RestClient.fromKubeConfig(config, { onRequest });
+    const leaseClient = RestClient.connect(credentials, { onRequest });
     const elector = new LeaderElector({
       client: leaseClient,
       namespace: settings.namespace,

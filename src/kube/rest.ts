@@ -11,6 +11,7 @@ import {
   transientBackoffMs,
 } from '../core/transient-retry.ts';
 import { type ApiRequest, codeClass, describeRequest } from './api-request.ts';
+import { type ClusterCredentials, kubeConfigCredentials } from './credentials.ts';
 import { KubeApiError } from './errors.ts';
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -94,8 +95,8 @@ export class RequestTimeoutError extends Error {
 /**
  * A thin REST client over two connection pools, one for requests and one for watches, so however many
  * watches are open (each holds an HTTP/2 stream or an HTTP/1.1 connection for minutes) a request never
- * queues behind them. @kubernetes/client-node supplies the configuration and credentials (refreshed per
- * request, so rotated ServiceAccount tokens are picked up); connections are reused rather than opened
+ * queues behind them. ClusterCredentials supply the server and sign-in (refreshed per request, so
+ * rotated ServiceAccount tokens are picked up); connections are reused rather than opened
  * per request. Each client has pools of its own, so requests of one (the leader Lease) never queue
  * behind another's. A client may limit its own request rate; it sends again, after the delay the
  * apiserver asks for, a request refused with 429 Too Many Requests, and, with backoff, one that failed
@@ -103,7 +104,7 @@ export class RequestTimeoutError extends Error {
  */
 export class RestClient {
   readonly server: string;
-  readonly #config: KubeConfig;
+  readonly #credentials: ClusterCredentials;
   readonly #dispatcher: Dispatcher;
   readonly #watchDispatcher: Dispatcher;
   #destroyed = false;
@@ -113,13 +114,12 @@ export class RestClient {
   readonly #transientRetries: number;
 
   private constructor(
-    config: KubeConfig,
-    server: string,
+    credentials: ClusterCredentials,
     dispatchers: { requests: Dispatcher; watches: Dispatcher },
     options: RestClientOptions,
   ) {
-    this.#config = config;
-    this.server = server;
+    this.#credentials = credentials;
+    this.server = credentials.server;
     this.#dispatcher = dispatchers.requests;
     this.#watchDispatcher = dispatchers.watches;
     const rate = options.rateLimit;
@@ -129,39 +129,30 @@ export class RestClient {
     this.#transientRetries = options.transientRetries ?? DEFAULT_TRANSIENT_RETRIES;
   }
 
-  static async fromKubeConfig(
-    config: KubeConfig,
-    clientOptions: RestClientOptions = {},
-  ): Promise<RestClient> {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    const tls: {
-      ca?: Buffer;
-      cert?: Buffer;
-      key?: Buffer;
-      rejectUnauthorized?: boolean;
-      servername?: string;
-    } = {};
-    const options: Record<string, unknown> = {};
-    await config.applyToHTTPSOptions(options);
-    for (const key of ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const) {
-      if (options[key] !== undefined) Object.assign(tls, { [key]: options[key] });
-    }
-    const connect = { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 };
+  /** Connects with the credentials given; requests and watches get pools of their own. */
+  static connect(credentials: ClusterCredentials, clientOptions: RestClientOptions = {}): RestClient {
+    const connect = { ...credentials.tls, keepAlive: true, keepAliveInitialDelay: 30_000 };
     const dispatchers = {
       requests: new Agent({ connect, connections: clientOptions.connections }),
       // undici's 300 s bound between chunks stays: the informer's silence bound (at most 90 s) comes first.
       watches: new Agent({ connect }),
     };
-    return new RestClient(config, cluster.server.replace(/\/$/, ''), dispatchers, clientOptions);
+    return new RestClient(credentials, dispatchers, clientOptions);
+  }
+
+  /** Connects with a loaded @kubernetes/client-node KubeConfig. */
+  static async fromKubeConfig(
+    config: KubeConfig,
+    clientOptions: RestClientOptions = {},
+  ): Promise<RestClient> {
+    return RestClient.connect(await kubeConfigCredentials(config), clientOptions);
   }
 
   async #headers(contentType?: string): Promise<Record<string, string>> {
-    const options: { headers?: Record<string, unknown> } = {};
-    await this.#config.applyToHTTPSOptions(options);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    for (const [name, value] of Object.entries(options.headers ?? {}))
-      headers[name.toLowerCase()] = String(value);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(await this.#credentials.headers()),
+    };
     if (contentType) headers['content-type'] = contentType;
     return headers;
   }
