@@ -48,6 +48,9 @@ export function describeRequest(
   return { verb, resource };
 }
 
-/** The status code's class, so the counter has a handful of values for it. */
+/**
+ * The status code's class, so the counter has a handful of values for it; 429 stays apart from the
+ * other 4xx, since it says the apiserver's priority level throttled Trustline, not that Trustline erred.
+ */
 export const codeClass = (status: number | undefined): string =>
-  status === undefined ? 'error' : `${Math.floor(status / 100)}xx`;
+  status === undefined ? 'error' : status === 429 ? '429' : `${Math.floor(status / 100)}xx`;

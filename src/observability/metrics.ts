@@ -107,7 +107,7 @@ export class Metrics {
   });
   readonly #apiRequests = new Counter({
     name: METRIC_NAMES.apiRequests,
-    help: 'Requests sent to the Kubernetes API, by verb, resource (with subresource) and status code class.',
+    help: 'Requests sent to the Kubernetes API, by verb, resource (with subresource) and status code class (2xx, 4xx, 5xx; 429, throttled by API Priority and Fairness, apart; error when no answer came).',
     labelNames: ['verb', 'resource', 'code'] as const,
     registers: [this.registry],
   });
