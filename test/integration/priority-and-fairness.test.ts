@@ -134,7 +134,7 @@ describe('under API Priority and Fairness at a starved priority level', () => {
     await admin.close();
   }, 120_000);
 
-  it(`is refused with 429 and still brings each of ${ENTRIES} entries created at once to its Secret`, async () => {
+  it(`is refused with 429, keeps its Lease and still brings each of ${ENTRIES} entries created at once to its Secret`, async () => {
     const names = Array.from({ length: ENTRIES }, (_, i) => `burst-${i}`);
     await Promise.all(
       names.map((name) =>
@@ -169,8 +169,13 @@ describe('under API Priority and Fairness at a starved priority level', () => {
       `priority_level="${level}"`,
     );
     expect(rejected).toBeGreaterThan(0);
-    const refused = counterSum(await operator.metrics(), METRIC_NAMES.apiRequests, 'code="429"');
+    const operatorMetrics = await operator.metrics();
+    const refused = counterSum(operatorMetrics, METRIC_NAMES.apiRequests, 'code="429"');
     // Only the operator signs in as this ServiceAccount once the level is in place: each refusal reached it.
     expect(refused).toBeGreaterThanOrEqual(rejected);
+    // Throttled as its work was, the operator kept its Lease (served at leader-election): a replica
+    // that loses it exits, and one that stands by reports 0.
+    expect(operator.child.exitCode).toBeNull();
+    expect(operatorMetrics).toMatch(new RegExp(`^${METRIC_NAMES.leader} 1$`, 'm'));
   }, 300_000);
 });
