@@ -6,8 +6,11 @@ export type TransientFailure =
   | { kind: 'broken' }
   /** No complete answer within the client's bound: it may have landed. */
   | { kind: 'timeout' }
-  /** The apiserver answered with a 5xx that may pass (etcd slow, apiserver starting, a proxy between). */
-  | { kind: 'status'; status: number };
+  /**
+   * The apiserver answered with a 5xx that may pass (etcd slow, apiserver starting, a proxy between),
+   * with the wait its Retry-After asked for, if any.
+   */
+  | { kind: 'status'; status: number; retryAfterMs?: number };
 
 /** Statuses worth a second try; a 501 or 505 will not change. */
 const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
@@ -42,9 +45,11 @@ const MAX_BACKOFF_MS = 5_000;
 /**
  * The wait before sending a request again after its `attempt`-th transient failure (0 for the first):
  * doubling from 200 ms up to 5 s, with jitter from `random` in [0, 1) so clients that failed together
- * do not come back together.
+ * do not come back together; never sooner than a 5xx's Retry-After asked, as client-go waits.
  */
-export function transientBackoffMs(attempt: number, random: number): number {
+export function transientBackoffMs(attempt: number, random: number, failure?: TransientFailure): number {
   const ceiling = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt);
-  return Math.round(ceiling * (0.5 + random / 2));
+  const backoff = Math.round(ceiling * (0.5 + random / 2));
+  const asked = failure?.kind === 'status' ? (failure.retryAfterMs ?? 0) : 0;
+  return Math.max(backoff, asked);
 }

@@ -4,13 +4,22 @@ export class KubeApiError extends Error {
   readonly reason: string;
   /** The fields the Status names as the causes (details.causes[].field), for a 422. */
   readonly fields: readonly string[];
+  /** The answer's Retry-After header, as sent. */
+  readonly retryAfter: string | undefined;
 
-  constructor(status: number, reason: string, message: string, fields: readonly string[] = []) {
+  constructor(
+    status: number,
+    reason: string,
+    message: string,
+    fields: readonly string[] = [],
+    retryAfter?: string,
+  ) {
     super(message);
     this.name = 'KubeApiError';
     this.status = status;
     this.reason = reason;
     this.fields = fields;
+    this.retryAfter = retryAfter;
   }
 }
 

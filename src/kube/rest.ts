@@ -76,8 +76,11 @@ function errorCode(error: unknown): string | undefined {
 /** How a request failed, when the failure may pass; undefined for an answer that will not change. */
 function transientFailure(error: unknown): TransientFailure | undefined {
   if (error instanceof RequestTimeoutError) return { kind: 'timeout' };
-  if (error instanceof KubeApiError)
-    return isTransientStatus(error.status) ? { kind: 'status', status: error.status } : undefined;
+  if (error instanceof KubeApiError) {
+    if (!isTransientStatus(error.status)) return undefined;
+    const asked = error.retryAfter === undefined ? undefined : retryAfterMs(error.retryAfter, new Date());
+    return { kind: 'status', status: error.status, retryAfterMs: asked };
+  }
   const code = errorCode(error);
   if (code === undefined) return undefined;
   if (UNSENT_CODES.has(code)) return { kind: 'unsent' };
@@ -217,6 +220,7 @@ export class RestClient {
         parsed.reason ?? String(response.status),
         `${method} ${path}: ${parsed.message ?? (text || response.statusText)}`,
         parsed.details?.causes?.flatMap((cause) => cause.field ?? []),
+        response.headers.get('retry-after') ?? undefined,
       );
     }
     return { response, timeout };
@@ -252,7 +256,9 @@ export class RestClient {
           !options.signal?.aborted &&
           isSafeToRetry(method, options.contentType, failure);
         if (!retry) throw error;
-        await sleep(transientBackoffMs(attempt, Math.random()), undefined, { signal: options.signal });
+        await sleep(transientBackoffMs(attempt, Math.random(), failure), undefined, {
+          signal: options.signal,
+        });
       }
     }
   }

@@ -65,6 +65,25 @@ describe('the REST client on a transient failure', () => {
     expect(seen.map((request) => request.code)).toEqual(['5xx', '5xx', '2xx']);
   });
 
+  it("waits as long as a 503's Retry-After asks before sending again, not only the backoff", async () => {
+    let elapsed = 0;
+    const count = await received(
+      (n, _request, response) => {
+        if (n > 1) return ok(response);
+        response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+        response.end(JSON.stringify({ reason: 'ServiceUnavailable', message: 'shutting down' }));
+      },
+      async (client) => {
+        const started = performance.now();
+        await getsTheSecret(client);
+        elapsed = performance.now() - started;
+      },
+    );
+    expect(count).toBe(2);
+    // The first backoff is at most 200 ms; the apiserver asked for a second.
+    expect(elapsed).toBeGreaterThanOrEqual(1_000);
+  });
+
   it('sends a GET again when the connection is reset under it', async () => {
     expect(
       await received((n, request, response) => (n === 1 ? reset(request) : ok(response)), getsTheSecret),

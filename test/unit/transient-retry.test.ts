@@ -33,6 +33,12 @@ describe('the backoff between transient failures', () => {
     ]);
   });
 
+  it("is never shorter than the wait a 5xx's Retry-After asked for, and no longer when it asked less", () => {
+    expect(transientBackoffMs(0, 0.5, { kind: 'status', status: 503, retryAfterMs: 3_000 })).toBe(3_000);
+    expect(transientBackoffMs(3, 0.999_999, { kind: 'status', status: 503, retryAfterMs: 100 })).toBe(1_600);
+    expect(transientBackoffMs(0, 0.999_999, { kind: 'broken' })).toBe(200);
+  });
+
   it('is jittered down to half, so clients that failed together come back apart', () => {
     expect(transientBackoffMs(2, 0)).toBe(400);
     expect(transientBackoffMs(2, 0.5)).toBe(600);
