@@ -140,7 +140,7 @@ async function fromFile(path: string, now: () => number): Promise<ClusterCredent
  * The credentials the operator and the CLI use, looked for as client-go looks: the path given, then
  * KUBECONFIG, then the pod's ServiceAccount, then ~/.kube/config. Trustline reads kubeconfigs with
  * tokens, token files and client certificates itself; what needs more (exec plugins, merged KUBECONFIG
- * lists, proxies) loads @kubernetes/client-node, which costs the process about 80 MB.
+ * lists, proxies) loads @kubernetes/client-node, which costs a bare process about 80 MB.
  */
 export async function loadCredentials(
   kubeconfig?: string,
