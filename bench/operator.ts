@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { freePort, type RunningControlPlane } from '../hack/controlplane/cluster.ts';
 import { trustDomainKind } from '../src/api/trustdomain.ts';
+import { OPERATOR_PROCESS_ENV } from '../src/deploy/workload.ts';
 import { collectionPath, coreResources, trustlineResource } from '../src/kube/resources.ts';
 import { RestClient } from '../src/kube/rest.ts';
 import { type EventLoopDelay, parseEventLoopDelay } from '../test/fixtures/event-loop-delay.ts';
@@ -73,6 +74,7 @@ export class BenchOperator {
     const child = spawn(process.execPath, [join(REPO, 'src', 'main.ts')], {
       env: {
         ...process.env,
+        ...OPERATOR_PROCESS_ENV,
         KUBECONFIG: kubeconfig,
         TRUSTLINE_NAMESPACE: options.namespace,
         TRUSTLINE_METRICS_ADDRESS: `127.0.0.1:${port}`,

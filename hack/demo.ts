@@ -29,6 +29,7 @@ import { decodeCertificatesPem } from '../src/core/authorities/pem.ts';
 import { x509 } from '../src/core/authorities/x509.ts';
 import { labelValueFor } from '../src/core/labels.ts';
 import { normalizeSerial } from '../src/core/svid/serial.ts';
+import { OPERATOR_PROCESS_ENV } from '../src/deploy/workload.ts';
 import { isNotFound } from '../src/kube/errors.ts';
 import { type DataObject, dataObjectSchema, decodeSecretData } from '../src/kube/objects.ts';
 import { collectionPath, coreResources, objectPath, trustlineResource } from '../src/kube/resources.ts';
@@ -553,6 +554,7 @@ class Demo {
       cwd: REPOSITORY,
       env: {
         ...process.env,
+        ...OPERATOR_PROCESS_ENV,
         KUBECONFIG: kubeconfig,
         TRUSTLINE_NAMESPACE: operatorNamespace,
         // Port 0: free ports, so the demo never collides with another operator on :8080 and :8081.

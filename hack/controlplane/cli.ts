@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { OPERATOR_PROCESS_ENV } from '../../src/deploy/workload.ts';
 import { type ControlPlaneBinaries, ensureControlPlane, ensureHelm } from './build.ts';
 import { runningControlPlane, startControlPlane, stopControlPlane } from './cluster.ts';
 import { run } from './process.ts';
@@ -49,7 +50,7 @@ try {
       `running Trustline against ${kubeconfig}; stop it with Ctrl-C, and the control plane with npm run cluster:down`,
     );
     const operator = spawn(process.execPath, [join(repository, 'src', 'main.ts')], {
-      env,
+      env: { ...env, ...OPERATOR_PROCESS_ENV },
       stdio: 'inherit',
     });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => operator.kill(signal));

@@ -27,6 +27,17 @@ export interface WorkloadSlots {
   monitorLabels: unknown;
 }
 
+/**
+ * The environment of the operator's process, in the Deployment and wherever the project starts it
+ * (tests, benchmark, demo, dev). V8 lets each semi-space of the young generation grow to 32 MiB, and
+ * during a burst of watch events and writes it does; 8 MiB took the 2,000-entry peak from 288 to 190 MiB
+ * as fast (`npm run bench -- --entries 2000`, 2026-12-06). The option must reach Node at start, hence
+ * NODE_OPTIONS; how fast the old space grows is set by src/main.ts, as NODE_OPTIONS refuses that flag.
+ */
+export const OPERATOR_PROCESS_ENV: Readonly<Record<string, string>> = {
+  NODE_OPTIONS: '--max-semi-space-size=8',
+};
+
 /** `/metrics`, over HTTPS to bearer tokens RBAC allows. */
 export const METRICS_PORT = 8080;
 const METRICS_PORT_NAME = 'https-metrics';
@@ -81,6 +92,7 @@ export function deploymentDocument(slots: WorkloadSlots) {
                 env('TRUSTLINE_SECRET_NAMESPACES', slots.secretNamespaces),
                 env('TRUSTLINE_CLUSTER_DOMAIN', slots.clusterDomain),
                 env('LOG_LEVEL', slots.logLevel),
+                ...Object.entries(OPERATOR_PROCESS_ENV).map(([name, value]) => env(name, value)),
               ],
               ports: [
                 { name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: 'TCP' },

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, fetch, type Response } from 'undici';
 import { inject } from 'vitest';
+import { OPERATOR_PROCESS_ENV } from '../../src/deploy/workload.ts';
 import { RestClient } from '../../src/kube/rest.ts';
 import { type CommandResult, runCommand } from '../fixtures/command.ts';
 
@@ -91,6 +92,7 @@ export class OperatorProcess {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'src', 'main.ts')], {
       env: {
         ...process.env,
+        ...OPERATOR_PROCESS_ENV,
         KUBECONFIG: inject('kubeconfig'),
         LOG_LEVEL: 'debug',
         TRUSTLINE_METRICS_ADDRESS: '127.0.0.1:0',
