@@ -115,12 +115,15 @@ export async function kubeConfigCredentials(config: KubeConfig): Promise<Cluster
   return { server: cluster.server.replace(/\/$/, ''), tls, headers };
 }
 
-/** The kubeconfig read by @kubernetes/client-node, loaded only for what Trustline's own reader leaves to it. */
-async function delegated(paths: string[]): Promise<ClusterCredentials> {
+/**
+ * The kubeconfig read by @kubernetes/client-node, loaded only for what Trustline's own reader leaves to
+ * it: the file at `path`, or the library's merge of a KUBECONFIG list.
+ */
+async function delegated(path: string | undefined): Promise<ClusterCredentials> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const config = new KubeConfig();
-  if (paths.length === 1 && paths[0] !== undefined) config.loadFromFile(paths[0]);
-  else config.loadFromDefault();
+  if (path === undefined) config.loadFromDefault();
+  else config.loadFromFile(path);
   return kubeConfigCredentials(config);
 }
 
@@ -132,8 +135,7 @@ async function fromFile(path: string, now: () => number): Promise<ClusterCredent
     throw new Error(`cannot read the kubeconfig ${path}`, { cause: error });
   }
   const resolved = resolveKubeconfig(text, dirname(path));
-  if ('delegate' in resolved) return delegated([path]);
-  return fromKubeconfigCredentials(resolved.credentials, now);
+  return resolved === 'delegate' ? delegated(path) : fromKubeconfigCredentials(resolved, now);
 }
 
 /**
@@ -148,7 +150,7 @@ export async function loadCredentials(
 ): Promise<ClusterCredentials> {
   if (kubeconfig !== undefined) return fromFile(kubeconfig, sources.now);
   const listed = (sources.env.KUBECONFIG ?? '').split(delimiter).filter((path) => path !== '');
-  if (listed.length > 1) return delegated(listed);
+  if (listed.length > 1) return delegated(undefined);
   if (listed[0] !== undefined) return fromFile(listed[0], sources.now);
   const host = sources.env.KUBERNETES_SERVICE_HOST;
   const port = sources.env.KUBERNETES_SERVICE_PORT;

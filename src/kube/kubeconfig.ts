@@ -53,14 +53,11 @@ export interface KubeconfigCredentials {
 }
 
 /**
- * The kubeconfig's current context as credentials, or `delegate` with the reason when it needs what
- * only @kubernetes/client-node implements (exec and auth-provider plugins, basic auth, proxies,
- * impersonation). Relative file paths resolve against the kubeconfig's directory, as kubectl does.
+ * The kubeconfig's current context as credentials, or 'delegate' when it needs what only
+ * @kubernetes/client-node implements: exec and auth-provider plugins, basic auth, impersonation and
+ * proxies. Relative file paths resolve against the kubeconfig's directory, as kubectl does.
  */
-export function resolveKubeconfig(
-  text: string,
-  directory: string,
-): { credentials: KubeconfigCredentials } | { delegate: string } {
+export function resolveKubeconfig(text: string, directory: string): KubeconfigCredentials | 'delegate' {
   const parsed = kubeconfigSchema.safeParse(parse(text));
   if (!parsed.success) throw new Error(`the kubeconfig is not valid: ${z.prettifyError(parsed.error)}`);
   const config = parsed.data;
@@ -78,16 +75,8 @@ export function resolveKubeconfig(
     context.user === undefined
       ? {}
       : (config.users?.find((entry) => entry.name === context.user)?.user ?? {});
-  const plugin =
-    user.exec !== undefined
-      ? 'an exec plugin'
-      : user['auth-provider'] !== undefined
-        ? 'an auth-provider'
-        : undefined;
-  if (plugin) return { delegate: `its user signs in through ${plugin}` };
-  if (user.username !== undefined) return { delegate: 'its user signs in with a username and password' };
-  if (user.as !== undefined) return { delegate: 'its user impersonates another' };
-  if (cluster['proxy-url'] !== undefined) return { delegate: 'its cluster is reached through a proxy' };
+  const needsLibrary = [user.exec, user['auth-provider'], user.username, user.as, cluster['proxy-url']];
+  if (needsLibrary.some((field) => field !== undefined)) return 'delegate';
 
   const path = (file: string) => (isAbsolute(file) ? file : join(directory, file));
   const material = (data: string | undefined, file: string | undefined): Material | undefined =>
@@ -103,14 +92,12 @@ export function resolveKubeconfig(
         ? { file: path(user.tokenFile) }
         : undefined;
   return {
-    credentials: {
-      server: cluster.server,
-      ca: material(cluster['certificate-authority-data'], cluster['certificate-authority']),
-      cert: material(user['client-certificate-data'], user['client-certificate']),
-      key: material(user['client-key-data'], user['client-key']),
-      insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] ?? false,
-      servername: cluster['tls-server-name'],
-      token,
-    },
+    server: cluster.server,
+    ca: material(cluster['certificate-authority-data'], cluster['certificate-authority']),
+    cert: material(user['client-certificate-data'], user['client-certificate']),
+    key: material(user['client-key-data'], user['client-key']),
+    insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] ?? false,
+    servername: cluster['tls-server-name'],
+    token,
   };
 }
